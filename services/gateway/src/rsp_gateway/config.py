@@ -1,0 +1,198 @@
+"""Configuration of the gateway: one pydantic settings model.
+
+Values come from a YAML file named by ``RSP_GATEWAY_CONFIG_PATH`` and are
+overridden by ``RSP_GATEWAY_*`` environment variables (nested fields with
+``__``, e.g. ``RSP_GATEWAY_GITHUB__CLIENT_SECRET``). Unknown keys are refused
+and every problem is reported at start-up with the field it concerns.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from .exceptions import ConfigurationError
+
+__all__ = ["DEFAULT_SCOPES", "Config", "GitHubConfig", "load_config"]
+
+CONFIG_PATH_ENV = "RSP_GATEWAY_CONFIG_PATH"
+
+DEFAULT_SCOPES: dict[str, str] = {
+    "exec:notebook": "Use the Notebook Aspect (JupyterLab)",
+    "exec:portal": "Use the Portal Aspect",
+    "read:tap": "Query catalogs with TAP",
+    "read:image": "Retrieve images and datasets from the Butler",
+    "user:token": "Create and manage your own tokens",
+    "admin:token": "Manage any user's tokens and service tokens",
+    "admin:userinfo": "Read any user's metadata",
+    "admin:jupyterlab": "Manage any user's JupyterLab",
+    "exec:admin": "Administrative access to every service",
+}
+
+
+class GitHubConfig(BaseModel):
+    """GitHub OAuth application and the URLs of GitHub itself.
+
+    The URLs are configuration only so that tests can point them at a local
+    fake; production uses the defaults.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: Annotated[str, Field(min_length=1, description="OAuth App client ID")]
+    client_secret: Annotated[SecretStr, Field(description="OAuth App client secret")]
+    authorize_url: Annotated[AnyHttpUrl, Field(description="GitHub authorization endpoint")] = AnyHttpUrl(
+        "https://github.com/login/oauth/authorize"
+    )
+    token_url: Annotated[AnyHttpUrl, Field(description="GitHub token endpoint")] = AnyHttpUrl(
+        "https://github.com/login/oauth/access_token"
+    )
+    api_url: Annotated[AnyHttpUrl, Field(description="GitHub REST API base URL")] = AnyHttpUrl(
+        "https://api.github.com"
+    )
+    timeout: Annotated[timedelta, Field(description="Timeout of calls to GitHub")] = timedelta(seconds=10)
+
+
+class Config(BaseSettings):
+    """All settings of the gateway."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RSP_GATEWAY_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    environment: Annotated[
+        str, Field(pattern=r"^[a-z][a-z0-9-]*$", description="Environment name (idfprod, local, ...)")
+    ] = "local"
+    base_url: Annotated[AnyHttpUrl, Field(description="External URL of the platform, scheme and host")] = (
+        AnyHttpUrl("http://localhost:8000")
+    )
+    database_url: Annotated[
+        SecretStr,
+        Field(description="SQLAlchemy URL: postgresql+asyncpg://... or sqlite+aiosqlite:///..."),
+    ]
+    database_pool_size: Annotated[int, Field(ge=1, le=100, description="Connections per process")] = 5
+    redis_url: Annotated[
+        SecretStr | None,
+        Field(description="Redis for the shared cache and revocation fan-out; none: in-process only"),
+    ] = None
+    session_secret: Annotated[
+        SecretStr, Field(min_length=32, description="Key that encrypts the session cookie (Fernet key)")
+    ]
+    token_hash_key: Annotated[
+        SecretStr, Field(min_length=32, description="Key of the HMAC under which token secrets are stored")
+    ]
+    bootstrap_token: Annotated[
+        SecretStr | None,
+        Field(description="Token with admin:token for the operator and first set-up; not stored"),
+    ] = None
+    github: Annotated[GitHubConfig | None, Field(description="GitHub login; none disables it")] = None
+    dev_login: Annotated[
+        bool, Field(description="Development identity provider (type a user and groups); local only")
+    ] = False
+    known_scopes: Annotated[dict[str, str], Field(description="Every scope and its description")] = (
+        DEFAULT_SCOPES
+    )
+    group_mapping: Annotated[
+        dict[str, list[str]], Field(description="scope -> groups whose members get it")
+    ] = {}
+    session_lifetime: Annotated[timedelta, Field(description="Lifetime of a browser session")] = timedelta(
+        days=7
+    )
+    notebook_token_lifetime: Annotated[
+        timedelta, Field(description="Lifetime given to new notebook and internal tokens (capped by parent)")
+    ] = timedelta(days=7)
+    history_retention: Annotated[timedelta, Field(description="How long token history is kept")] = timedelta(
+        days=365
+    )
+    cookie_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")] = "rsp_session"
+    cache_ttl: Annotated[
+        timedelta, Field(description="How long a token's data is cached in memory (revocation is immediate)")
+    ] = timedelta(minutes=5)
+    trusted_proxies: Annotated[
+        list[str], Field(description="Networks whose X-Forwarded-For is believed (CIDR)")
+    ] = ["127.0.0.1/32", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+    log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
+    log_json: Annotated[bool, Field(description="Log JSON lines (production) instead of console lines")] = True
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = os.environ.get(CONFIG_PATH_ENV)
+        if path:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=Path(path)))
+        return tuple(sources)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_is_origin(cls, value: AnyHttpUrl) -> AnyHttpUrl:
+        if value.path not in (None, "", "/") or value.query or value.fragment:
+            raise ValueError("base_url must be only scheme, host and port")
+        return value
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Self:
+        if self.dev_login and self.environment != "local":
+            raise ValueError("dev_login is allowed only when environment is 'local'")
+        if not self.dev_login and self.github is None:
+            raise ValueError("no login method: configure github (or dev_login in local)")
+        unknown = set(self.group_mapping) - set(self.known_scopes)
+        if unknown:
+            raise ValueError(f"group_mapping names unknown scopes: {', '.join(sorted(unknown))}")
+        return self
+
+    @property
+    def origin(self) -> str:
+        """``scheme://host[:port]`` of the platform, without a trailing slash."""
+        return str(self.base_url).rstrip("/")
+
+    @property
+    def cookie_secure(self) -> bool:
+        """Whether the session cookie gets ``Secure`` (all but plain-HTTP localhost)."""
+        return not (self.base_url.scheme == "http" and self.base_url.host in ("localhost", "127.0.0.1"))
+
+
+def load_config() -> Config:
+    """Load and validate the configuration, failing with a readable message.
+
+    Raises
+    ------
+    ConfigurationError
+        Listing every invalid field, its location and why.
+    """
+    try:
+        return Config()  # type: ignore[call-arg]
+    except ValidationError as e:
+        lines = []
+        for err in e.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "(configuration)"
+            lines.append(f"  {where}: {err['msg']}")
+        raise ConfigurationError("invalid gateway configuration:\n" + "\n".join(lines)) from None
