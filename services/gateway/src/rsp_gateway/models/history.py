@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from .timestamp import Timestamp
 from .token import TokenType
 
 __all__ = ["HistoryCursor", "TokenChange", "TokenChangeHistoryEntry"]
@@ -32,14 +33,14 @@ class TokenChangeHistoryEntry(BaseModel):
     parent: str | None = None
     scopes: list[str]
     service: str | None = None
-    expires: datetime | None = None
+    expires: Timestamp | None = None
     actor: Annotated[str | None, Field(description="Who made the change")] = None
     action: TokenChange
     old_token_name: str | None = None
     old_scopes: list[str] | None = None
-    old_expires: datetime | None = None
+    old_expires: Timestamp | None = None
     ip_address: str | None = None
-    event_time: datetime
+    event_time: Timestamp
 
 
 class HistoryCursor(BaseModel):

@@ -12,6 +12,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .timestamp import Timestamp
 from .userinfo import Group
 
 __all__ = [
@@ -134,9 +135,9 @@ class TokenInfo(BaseModel):
     token_type: Annotated[TokenType, Field(description="Class of token")]
     scopes: Annotated[list[str], Field(description="Scopes of the token")]
     service: Annotated[str | None, Field(description="Service an internal token is delegated to")] = None
-    created: Annotated[datetime, Field(description="When the token was created")]
-    expires: Annotated[datetime | None, Field(description="When the token expires")] = None
-    last_used: Annotated[datetime | None, Field(description="When the token was last used")] = None
+    created: Annotated[Timestamp, Field(description="When the token was created")]
+    expires: Annotated[Timestamp | None, Field(description="When the token expires")] = None
+    last_used: Annotated[Timestamp | None, Field(description="When the token was last used")] = None
     parent: Annotated[str | None, Field(description="Key of the parent token")] = None
     token_name: Annotated[str | None, Field(description="User-given name of a user token")] = None
 
@@ -148,7 +149,7 @@ class UserTokenRequest(BaseModel):
 
     token_name: Annotated[str, Field(min_length=1, max_length=64, description="Name of the token")]
     scopes: Annotated[list[str], Field(description="Scopes, a subset of the caller's")] = []
-    expires: Annotated[datetime | None, Field(description="Expiry; none for no expiry")] = None
+    expires: Annotated[Timestamp | None, Field(description="Expiry; none for no expiry")] = None
 
     @field_validator("token_name")
     @classmethod
@@ -166,7 +167,7 @@ class UserTokenModifyRequest(BaseModel):
 
     token_name: Annotated[str | None, Field(min_length=1, max_length=64)] = None
     scopes: list[str] | None = None
-    expires: datetime | None = None
+    expires: Timestamp | None = None
 
 
 class AdminTokenRequest(BaseModel):
@@ -178,7 +179,7 @@ class AdminTokenRequest(BaseModel):
     token_type: Annotated[TokenType, Field(description="service or user")]
     token_name: Annotated[str | None, Field(max_length=64)] = None
     scopes: list[str] = []
-    expires: datetime | None = None
+    expires: Timestamp | None = None
     name: str | None = None
     email: str | None = None
     uid: Annotated[int | None, Field(ge=1, le=2**31 - 1)] = None
