@@ -18,6 +18,7 @@ __all__ = [
     "InvalidReturnURLError",
     "InvalidTokenError",
     "LoginFailedError",
+    "NoScopesError",
     "NotFoundError",
     "PermissionDeniedError",
     "InsufficientScopeError",
@@ -98,6 +99,17 @@ class LoginFailedError(GatewayError):
 
     status_code = 403
     error = "login_failed"
+
+
+class NoScopesError(LoginFailedError):
+    """The user logged in but none of their groups grants any scope."""
+
+    error = "no_scopes"
+
+    def __init__(self, message: str, *, username: str, groups: list[str]) -> None:
+        super().__init__(message)
+        self.username = username
+        self.groups = groups
 
 
 class UpstreamError(GatewayError):
