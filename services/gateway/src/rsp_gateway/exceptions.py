@@ -18,6 +18,7 @@ __all__ = [
     "InvalidReturnURLError",
     "InvalidTokenError",
     "LoginFailedError",
+    "LoginFormError",
     "NoScopesError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -51,6 +52,16 @@ class InputError(GatewayError):
 
     status_code = 422
     error = "invalid_input"
+
+
+class LoginFormError(InputError):
+    """A login form (development identity provider) has invalid fields."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        message = "; ".join(f"{k}: {v}" for k, v in errors.items())
+        super().__init__(message, location="body")
+        self.errors = errors
+        """Message for each invalid field, by field name."""
 
 
 class InvalidReturnURLError(InputError):
