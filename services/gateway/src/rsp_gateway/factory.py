@@ -9,9 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
+import structlog
+from structlog.stdlib import BoundLogger
 
 from .config import Config
+from .services.login import LoginService
 from .services.token import TokenService
+from .storage.github import GitHubStorage
 from .storage.session import SessionCookieCodec
 
 __all__ = ["Factory", "ProcessContext"]
@@ -58,3 +62,17 @@ class Factory:
     def create_token_service(self) -> TokenService:
         """The token service."""
         return TokenService()
+
+    def create_login_service(self, logger: BoundLogger | None = None) -> LoginService:
+        """The browser login service (GitHub or the development provider)."""
+        config = self.config
+        github = None
+        if config.github is not None:
+            callback = f"{config.origin}/login"
+            github = GitHubStorage(config.github, redirect_uri=callback)
+        return LoginService(
+            config=config,
+            token_service=self.create_token_service(),
+            github=github,
+            logger=logger or structlog.get_logger("rsp_gateway"),
+        )
