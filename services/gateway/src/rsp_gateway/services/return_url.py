@@ -97,7 +97,7 @@ def _same_origin(url: SplitResult, platform: SplitResult) -> bool:
 
 def _refuse(reason: str) -> InvalidReturnURLError:
     return InvalidReturnURLError(
-        f"The return URL {reason}; it must be on this platform.",
+        f"The return URL {reason}. Only addresses on this platform are allowed.",
         location="query",
         field="rd",
     )

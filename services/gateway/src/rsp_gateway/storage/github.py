@@ -24,6 +24,9 @@ from ..models.github import GitHubEmail, GitHubTeam, GitHubUserInfo
 with warnings.catch_warnings():
     # authlib prefers the httpx2 package and warns when it falls back to
     # httpx, which the rest of the gateway uses; the fallback works the same.
+    # Its own module sets an "always" filter on import, so it comes first.
+    import authlib.deprecate  # noqa: F401
+
     warnings.filterwarnings("ignore", message=".*httpx module is deprecated.*")
     from authlib.integrations.base_client import OAuthError
     from authlib.integrations.httpx_client import AsyncOAuth2Client
