@@ -22,6 +22,7 @@ from rsp_platform.routes import (
     Satisfy,
     auth_query,
     auth_url,
+    describe_route,
 )
 from rsp_platform.scopes import KNOWN_SCOPES
 
@@ -276,7 +277,7 @@ def test_route_table_is_immutable() -> None:
 
 def test_describe_gives_ingress_annotations() -> None:
     portal = next(r for r in ROUTE_TABLE.routes if r.name == "portal")
-    described = ROUTE_TABLE.describe(portal, "http://gw:8080")
+    described = describe_route(ROUTE_TABLE, portal, "http://gw:8080")
     annotations = described["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/auth-url"] == (
         "http://gw:8080/ingress/auth?scope=exec:portal&satisfy=all&delegate_to=portal"
@@ -289,7 +290,7 @@ def test_describe_gives_ingress_annotations() -> None:
     assert described["pathType"] == "Prefix"
     assert described["upstream"]["service"] == "portal"
     login = next(r for r in ROUTE_TABLE.routes if r.name == "gateway-login")
-    assert ROUTE_TABLE.describe(login)["annotations"] == {}
+    assert describe_route(ROUTE_TABLE, login)["annotations"] == {}
 
 
 def test_cli_routes_yaml_for_a_service() -> None:

@@ -7,7 +7,13 @@ import json
 import click
 import yaml
 
-from .routes import DEFAULT_GATEWAY_URL, ENABLED_SERVICES, ROUTE_TABLE, auth_url
+from .routes import (
+    DEFAULT_GATEWAY_URL,
+    ENABLED_SERVICES,
+    ROUTE_TABLE,
+    auth_url,
+    describe_route,
+)
 
 __all__ = ["main"]
 
@@ -65,7 +71,7 @@ def routes(
             target = auth_url(route, "") or route.access.value
             click.echo(f"{route.path:<28} {route.service:<11} {target}")
         return
-    data = [ROUTE_TABLE.describe(r, gateway_url) for r in selected]
+    data = [describe_route(ROUTE_TABLE, r, gateway_url) for r in selected]
     if output_format == "json":
         click.echo(json.dumps(data, indent=2))
     else:
