@@ -1,0 +1,1 @@
+"""Test support: fakes and fixtures shared by the gateway tests."""
