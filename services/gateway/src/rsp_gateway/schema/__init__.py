@@ -1,0 +1,14 @@
+"""Database schema of the gateway: the declarative tables.
+
+The tables use only portable column types (with PostgreSQL variants where
+they help) so that the same schema runs on PostgreSQL + asyncpg in
+production and SQLite + aiosqlite for ``make dev``.
+"""
+
+from __future__ import annotations
+
+from .base import Base
+from .history import TokenChangeHistoryRecord
+from .token import TokenRecord
+
+__all__ = ["Base", "TokenChangeHistoryRecord", "TokenRecord"]

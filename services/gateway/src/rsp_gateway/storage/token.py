@@ -1,0 +1,134 @@
+"""SQL for the ``token`` table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import Table, bindparam, case, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..models.token import TokenData, TokenType
+from ..models.userinfo import Group
+from ..schema import TokenRecord
+from ..schema.base import UtcDateTime
+
+__all__ = ["TokenStore"]
+
+
+class TokenStore:
+    """Reads and writes tokens within the caller's session (transaction)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    @staticmethod
+    def to_data(record: TokenRecord) -> TokenData:
+        """The cacheable data of a token row."""
+        return TokenData(
+            key=record.key,
+            username=record.username,
+            token_type=TokenType(record.token_type),
+            scopes=frozenset(record.scopes),
+            created=record.created,
+            expires=record.expires,
+            parent=record.parent,
+            service=record.service,
+            token_name=record.token_name,
+            name=record.name,
+            email=record.email,
+            uid=record.uid,
+            gid=record.gid,
+            groups=tuple(Group.model_validate(g) for g in record.groups or ()),
+        )
+
+    async def add(self, record: TokenRecord) -> None:
+        """Insert a token; constraint violations surface at flush."""
+        self._session.add(record)
+        await self._session.flush()
+
+    async def get(self, key: str) -> TokenRecord | None:
+        """The token with this key, if it exists."""
+        return await self._session.get(TokenRecord, key)
+
+    async def get_for_update(self, key: str) -> TokenRecord | None:
+        """The token with this key, locked until the transaction ends."""
+        stmt = select(TokenRecord).where(TokenRecord.key == key).with_for_update()
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def list_for_user(self, username: str) -> list[TokenRecord]:
+        """A user's tokens, newest first."""
+        stmt = (
+            select(TokenRecord)
+            .where(TokenRecord.username == username)
+            .order_by(TokenRecord.created.desc(), TokenRecord.key)
+        )
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def name_taken(
+        self, username: str, name: str, *, except_key: str | None = None
+    ) -> bool:
+        """Whether ``username`` already has a token named ``name``."""
+        stmt = select(TokenRecord.key).where(
+            TokenRecord.username == username, TokenRecord.token_name == name
+        )
+        if except_key is not None:
+            stmt = stmt.where(TokenRecord.key != except_key)
+        return (await self._session.execute(stmt.limit(1))).first() is not None
+
+    async def with_descendants(self, keys: Iterable[str]) -> list[TokenRecord]:
+        """The tokens with these keys and, recursively, all their children."""
+        roots = list(keys)
+        if not roots:
+            return []
+        tree = (
+            select(TokenRecord.key)
+            .where(TokenRecord.key.in_(roots))
+            .cte(recursive=True)
+        )
+        tree = tree.union_all(
+            select(TokenRecord.key).where(TokenRecord.parent == tree.c.key)
+        )
+        stmt = select(TokenRecord).where(TokenRecord.key.in_(select(tree.c.key)))
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def children(self, key: str) -> list[TokenRecord]:
+        """The direct children of a token."""
+        stmt = select(TokenRecord).where(TokenRecord.parent == key)
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def expired_keys(self, now: datetime) -> list[str]:
+        """Keys of the tokens whose expiry has passed."""
+        stmt = select(TokenRecord.key).where(TokenRecord.expires <= now)
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def delete(self, keys: Iterable[str]) -> None:
+        """Delete tokens (their children go with them by cascade)."""
+        doomed = list(keys)
+        if doomed:
+            stmt = delete(TokenRecord).where(TokenRecord.key.in_(doomed))
+            await self._session.execute(
+                stmt.execution_options(synchronize_session=False)
+            )
+
+    async def record_last_used(self, used: Mapping[str, datetime]) -> None:
+        """Store last-use times, never moving one backwards (workers race)."""
+        if not used:
+            return
+        table = cast(Table, TokenRecord.__table__)
+        when = bindparam("t", type_=UtcDateTime())
+        stmt = (
+            update(table)
+            .where(table.c.key == bindparam("k"))
+            .values(
+                last_used=case(
+                    (table.c.last_used.is_(None), when),
+                    (table.c.last_used < when, when),
+                    else_=table.c.last_used,
+                )
+            )
+        )
+        rows = [{"k": key, "t": at} for key, at in used.items()]
+        connection = await self._session.connection()
+        await connection.execute(stmt, rows)
