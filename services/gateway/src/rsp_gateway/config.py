@@ -97,6 +97,13 @@ class Config(BaseSettings):
         SecretStr | None,
         Field(description="Redis for the shared cache and revocation fan-out; none: in-process only"),
     ] = None
+    redis_prefix: Annotated[
+        str,
+        Field(
+            pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
+            description="Prefix of the gateway's Redis keys and event channel (one per deployment)",
+        ),
+    ] = "rsp-gateway"
     session_secret: Annotated[
         SecretStr, Field(min_length=32, description="Key that encrypts the session cookie (Fernet key)")
     ]

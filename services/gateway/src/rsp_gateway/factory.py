@@ -1,21 +1,36 @@
 """Process-wide resources and the factory that builds services from them.
 
-SKELETON: the token-core work adds the database engine, Redis and the token
-cache to :class:`ProcessContext` and fills in the ``create_*`` methods.
+:class:`ProcessContext` holds what lives as long as a worker process: the
+database engine, the token cache with its Redis channel, the last-used
+recorder and the HTTP client. :class:`Factory` builds services from it,
+per request or per command.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
 
 import httpx
 import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from structlog.stdlib import BoundLogger
 
 from .config import Config
 from .services.login import LoginService
 from .services.token import TokenService
+from .services.token_rules import TokenHasher
+from .services.userinfo import UserInfoService
+from .storage.cache import ChildKey, TokenCache
+from .storage.database import (
+    check_database_schema,
+    create_database_engine,
+    create_session_maker,
+)
+from .storage.fanout import TokenEventChannel
 from .storage.github import GitHubStorage
+from .storage.last_used import LastUsedRecorder
 from .storage.session import SessionCookieCodec
 
 __all__ = ["Factory", "ProcessContext"]
@@ -28,18 +43,74 @@ class ProcessContext:
     config: Config
     cookie_codec: SessionCookieCodec
     http_client: httpx.AsyncClient
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    token_cache: TokenCache
+    last_used: LastUsedRecorder
+    token_hasher: TokenHasher
+    child_locks: dict[ChildKey, asyncio.Lock] = field(default_factory=dict)
 
     @classmethod
-    async def from_config(cls, config: Config) -> ProcessContext:
-        """Open every process-wide resource."""
+    async def from_config(
+        cls, config: Config, *, last_used_interval: float = 10.0
+    ) -> ProcessContext:
+        """Open every process-wide resource and start the background tasks.
+
+        Nothing here needs the database or Redis to be reachable yet: the
+        engine connects lazily and the Redis subscriber retries on its own.
+        """
+        engine = create_database_engine(
+            config.database_url.get_secret_value(), pool_size=config.database_pool_size
+        )
+        sessions = create_session_maker(engine)
+        channel = None
+        if config.redis_url is not None:
+            channel = TokenEventChannel(
+                config.redis_url.get_secret_value(),
+                prefix=config.redis_prefix,
+                secret=config.token_hash_key.get_secret_value(),
+            )
+            channel.start()
+        last_used = LastUsedRecorder(sessions, interval=last_used_interval)
+        last_used.start()
         return cls(
             config=config,
             cookie_codec=SessionCookieCodec(config.session_secret.get_secret_value()),
             http_client=httpx.AsyncClient(timeout=30),
+            engine=engine,
+            sessions=sessions,
+            token_cache=TokenCache(config.cache_ttl.total_seconds(), channel=channel),
+            last_used=last_used,
+            token_hasher=TokenHasher(config.token_hash_key.get_secret_value()),
         )
 
+    async def check_schema(self) -> None:
+        """Refuse to run on a database schema other than this code's.
+
+        Raises
+        ------
+        DatabaseSchemaError
+            Telling the operator to run ``rsp-gateway migrate``.
+        """
+        await check_database_schema(self.engine)
+
+    async def wait_for_redis(self, within: float = 1.0) -> bool:
+        """Wait a little for the Redis subscription (if any); whether it is live."""
+        channel = self.token_cache.channel
+        if channel is None:
+            return True
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                await channel.wait_subscribed()
+        return channel.healthy
+
     async def aclose(self) -> None:
-        """Release every resource."""
+        """Stop the background tasks, write pending last uses, release everything."""
+        await self.last_used.aclose()
+        channel = self.token_cache.channel
+        if channel is not None:
+            await channel.aclose()
+        await self.engine.dispose()
         await self.http_client.aclose()
 
 
@@ -59,9 +130,22 @@ class Factory:
         """The gateway's configuration."""
         return self._context.config
 
-    def create_token_service(self) -> TokenService:
+    def create_token_service(self, logger: BoundLogger | None = None) -> TokenService:
         """The token service."""
-        return TokenService()
+        context = self._context
+        return TokenService(
+            config=context.config,
+            sessions=context.sessions,
+            cache=context.token_cache,
+            last_used=context.last_used,
+            hasher=context.token_hasher,
+            child_locks=context.child_locks,
+            logger=logger or structlog.get_logger("rsp_gateway"),
+        )
+
+    def create_user_info_service(self) -> UserInfoService:
+        """The service that answers who a user is."""
+        return UserInfoService()
 
     def create_login_service(self, logger: BoundLogger | None = None) -> LoginService:
         """The browser login service (GitHub or the development provider)."""

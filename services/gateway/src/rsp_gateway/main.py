@@ -14,6 +14,7 @@ from .config import Config, load_config
 from .exceptions import GatewayError, InvalidTokenError
 from .factory import ProcessContext
 from .handlers import api, health, ingress, login, page
+from .log import RequestIdMiddleware, configure_logging
 
 __all__ = ["create_app"]
 
@@ -23,10 +24,17 @@ _STATIC = Path(__file__).parent / "static"
 def create_app(config: Config | None = None) -> FastAPI:
     """Build the application; configuration is loaded from the environment if not given."""
     config = config or load_config()
+    configure_logging(config)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         process = await ProcessContext.from_config(config)
+        try:
+            await process.check_schema()
+            await process.wait_for_redis()
+        except BaseException:
+            await process.aclose()
+            raise
         app.state.process_context = process
         try:
             yield
@@ -49,6 +57,7 @@ def create_app(config: Config | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(page.router)
     app.mount("/auth/static", StaticFiles(directory=_STATIC), name="static")
+    app.add_middleware(RequestIdMiddleware)
 
     @app.exception_handler(GatewayError)
     async def _gateway_error(request: Request, exc: GatewayError) -> JSONResponse:

@@ -1,16 +1,58 @@
 """Token logic: issuing, validating, delegating, editing and revoking tokens.
 
-INTERFACE SKELETON. Method signatures and docstrings are the contract that
-the handlers code against; bodies are filled in by the token-core work.
+The rules of the platform contract live here and in
+:mod:`~rsp_gateway.services.token_rules`: who may create which token with
+which scopes, that children never outlive or out-scope their parent
+(:mod:`~rsp_gateway.services.delegation`), that revocation is recursive and
+immediate everywhere, and that every change is recorded with its actor, IP
+address and time. SQL lives in :mod:`rsp_gateway.storage`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import asyncio
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 
-from ..models.history import TokenChangeHistoryEntry
-from ..models.token import AdminTokenRequest, Token, TokenData, TokenInfo, UserTokenModifyRequest, UserTokenRequest
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from structlog.stdlib import BoundLogger
+
+from ..config import Config
+from ..exceptions import (
+    InputError,
+    InsufficientScopeError,
+    InvalidTokenError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from ..models.history import TokenChange, TokenChangeHistoryEntry
+from ..models.token import (
+    AdminTokenRequest,
+    Token,
+    TokenData,
+    TokenInfo,
+    TokenType,
+    UserTokenModifyRequest,
+    UserTokenRequest,
+)
 from ..models.userinfo import UserInfo
+from ..schema import TokenRecord
+from ..storage.cache import ChildKey, TokenCache
+from ..storage.history import HistoryFilter, TokenChangeHistoryStore
+from ..storage.last_used import LastUsedRecorder
+from ..storage.token import TokenStore
+from .delegation import ChildTokenProvider
+from .history import TokenHistoryLister
+from .token_rules import (
+    INTERNAL_ACTOR,
+    TokenHasher,
+    TokenRules,
+    as_utc,
+    clean_ip,
+    identity_of,
+)
+from .validation import TokenValidator
 
 __all__ = ["TokenService"]
 
@@ -27,6 +69,35 @@ class TokenService:
     do or asked wrongly.
     """
 
+    def __init__(
+        self,
+        *,
+        config: Config,
+        sessions: async_sessionmaker[AsyncSession],
+        cache: TokenCache,
+        last_used: LastUsedRecorder,
+        hasher: TokenHasher,
+        child_locks: dict[ChildKey, asyncio.Lock],
+        logger: BoundLogger,
+    ) -> None:
+        self._config = config
+        self._sessions = sessions
+        self._cache = cache
+        self._last_used = last_used
+        self._hasher = hasher
+        self._logger = logger
+        self._rules = TokenRules(config)
+        self._validator = TokenValidator(
+            config=config, sessions=sessions, cache=cache, hasher=hasher
+        )
+        self._children = ChildTokenProvider(
+            config=config,
+            cache=cache,
+            validator=self._validator,
+            locks=child_locks,
+            mint=self._mint_child,
+        )
+
     async def validate(self, token: Token) -> TokenData | None:
         """Return the data of a valid token, or `None`.
 
@@ -35,14 +106,39 @@ class TokenService:
         come from the cache when possible; revocation invalidates the cache
         of every process at once. Records last use (batched).
         """
-        raise NotImplementedError
+        data = await self._validator.lookup(token)
+        if data is not None and data.key and not self._validator.is_bootstrap(data):
+            self._last_used.record(data.key)
+        return data
 
-    async def create_session_token(self, user: UserInfo, scopes: list[str], *, ip_address: str | None) -> Token:
+    def is_bootstrap(self, data: TokenData) -> bool:
+        """Whether ``data`` is the configured bootstrap token (never stored)."""
+        return self._validator.is_bootstrap(data)
+
+    # Creation -----------------------------------------------------------
+
+    async def create_session_token(
+        self, user: UserInfo, scopes: list[str], *, ip_address: str | None
+    ) -> Token:
         """Issue the session token of a browser login."""
-        raise NotImplementedError
+        self._rules.check_username(user.username)
+        return await self._issue(
+            username=user.username,
+            token_type=TokenType.session,
+            scopes=self._rules.known_scopes(scopes),
+            expires=datetime.now(UTC) + self._config.session_lifetime,
+            identity=user,
+            actor=user.username,
+            ip_address=ip_address,
+        )
 
     async def create_user_token(
-        self, auth: TokenData, username: str, request: UserTokenRequest, *, ip_address: str | None
+        self,
+        auth: TokenData,
+        username: str,
+        request: UserTokenRequest,
+        *,
+        ip_address: str | None,
     ) -> Token:
         """Issue a user token for ``username``.
 
@@ -51,7 +147,18 @@ class TokenService:
         of the caller's; expiry must be in the future; names are unique per
         user.
         """
-        raise NotImplementedError
+        self._rules.check_may_manage(auth, username)
+        self._rules.check_username(username)
+        return await self._issue(
+            username=username,
+            token_type=TokenType.user,
+            scopes=self._rules.grantable_scopes(auth, request.scopes),
+            expires=self._rules.future_expiry(request.expires),
+            token_name=request.token_name,
+            identity=identity_of(auth) if auth.username == username else None,
+            actor=auth.username,
+            ip_address=ip_address,
+        )
 
     async def create_admin_token(
         self, auth: TokenData, request: AdminTokenRequest, *, ip_address: str | None
@@ -60,17 +167,128 @@ class TokenService:
 
         The caller must hold ``admin:token``.
         """
-        raise NotImplementedError
+        self._rules.check_admin(auth, "Creating tokens for other users")
+        self._rules.check_username(request.username)
+        match request.token_type:
+            case TokenType.service if not request.username.startswith("bot-"):
+                raise InputError(
+                    "Service tokens are only for bot-* users",
+                    location="body",
+                    field="username",
+                )
+            case TokenType.user if not request.token_name:
+                raise InputError(
+                    "User tokens need a token_name", location="body", field="token_name"
+                )
+            case TokenType.service | TokenType.user:
+                pass
+            case _:
+                raise InputError(
+                    "Only service and user tokens can be created here",
+                    location="body",
+                    field="token_type",
+                )
+        identity = UserInfo(
+            username=request.username,
+            name=request.name,
+            email=request.email,
+            uid=request.uid,
+            gid=request.gid,
+            groups=request.groups or [],
+        )
+        return await self._issue(
+            username=request.username,
+            token_type=request.token_type,
+            scopes=self._rules.known_scopes(request.scopes),
+            expires=self._rules.future_expiry(request.expires),
+            token_name=request.token_name,
+            identity=identity,
+            actor=auth.username,
+            ip_address=ip_address,
+        )
+
+    async def _issue(
+        self,
+        *,
+        username: str,
+        token_type: TokenType,
+        scopes: list[str],
+        expires: datetime | None,
+        actor: str,
+        ip_address: str | None,
+        identity: UserInfo | None = None,
+        token_name: str | None = None,
+        parent: str | None = None,
+        service: str | None = None,
+    ) -> Token:
+        token = Token.generate()
+        now = datetime.now(UTC)
+        record = TokenRecord(
+            key=token.key,
+            secret_hash=self._hasher.hash(token.secret),
+            username=username,
+            token_type=token_type.value,
+            token_name=token_name,
+            scopes=scopes,
+            service=service,
+            created=now,
+            expires=expires,
+            parent=parent,
+        )
+        if identity is not None:
+            record.name = identity.name
+            record.email = identity.email
+            record.uid = identity.uid
+            record.gid = identity.gid
+            record.groups = [g.model_dump() for g in identity.groups]
+        try:
+            async with self._sessions.begin() as session:
+                store = TokenStore(session)
+                if token_name is not None and await store.name_taken(
+                    username, token_name
+                ):
+                    raise self._rules.name_taken(token_name)
+                await store.add(record)
+                TokenChangeHistoryStore(session).record(
+                    record,
+                    TokenChange.create,
+                    actor=actor,
+                    ip_address=clean_ip(ip_address),
+                    event_time=now,
+                )
+        except IntegrityError:
+            if parent is not None:
+                raise InvalidTokenError("The token was revoked; log in again") from None
+            raise self._rules.name_taken(token_name or "") from None
+        self._logger.info(
+            "Created token",
+            token_key=token.key,
+            token_username=username,
+            token_type=token_type.value,
+            token_scopes=scopes,
+            parent=parent,
+            service=service,
+        )
+        return token
+
+    # Children -----------------------------------------------------------
 
     async def get_notebook_token(
-        self, parent: TokenData, *, ip_address: str | None, minimum_lifetime: timedelta | None = None
+        self,
+        parent: TokenData,
+        *,
+        ip_address: str | None,
+        minimum_lifetime: timedelta | None = None,
     ) -> Token:
         """Return a notebook token, child of ``parent``, reusing a live one.
 
         An existing child with at least ``minimum_lifetime`` left is reused.
         The child never outlives nor out-scopes its parent.
         """
-        raise NotImplementedError
+        key = ChildKey(parent.key, TokenType.notebook.value, None, parent.scopes)
+        return await self._children.get(
+            parent, key, ip_address=ip_address, minimum_lifetime=minimum_lifetime
+        )
 
     async def get_internal_token(
         self,
@@ -86,19 +304,93 @@ class TokenService:
         ``scopes`` must be a subset of the parent's (the ingress asks only for
         the intersection).
         """
-        raise NotImplementedError
+        if not service or len(service) > 64:
+            raise InputError("service must be 1 to 64 characters", field="service")
+        wanted = frozenset(self._rules.known_scopes(scopes))
+        if not wanted <= parent.scopes:
+            missing = ", ".join(sorted(wanted - parent.scopes))
+            raise InsufficientScopeError(
+                f"The token lacks scopes to delegate: {missing}"
+            )
+        key = ChildKey(parent.key, TokenType.internal.value, service, wanted)
+        return await self._children.get(
+            parent, key, ip_address=ip_address, minimum_lifetime=minimum_lifetime
+        )
 
-    async def get_token_info(self, auth: TokenData, username: str, key: str) -> TokenInfo:
+    async def _mint_child(
+        self,
+        parent: TokenData,
+        key: ChildKey,
+        expires: datetime,
+        ip_address: str | None,
+    ) -> Token:
+        return await self._issue(
+            username=parent.username,
+            token_type=TokenType(key.token_type),
+            scopes=sorted(key.scopes),
+            expires=expires,
+            identity=identity_of(parent),
+            actor=parent.username,
+            ip_address=ip_address,
+            parent=parent.key,
+            service=key.service,
+        )
+
+    # Reading ------------------------------------------------------------
+
+    async def get_token_info(
+        self, auth: TokenData, username: str, key: str
+    ) -> TokenInfo:
         """Return one token's metadata (its owner or ``admin:token``)."""
-        raise NotImplementedError
+        self._rules.check_may_read(auth, username)
+        async with self._sessions() as session:
+            record = await TokenStore(session).get(key)
+        if record is None or record.username != username or _expired(record):
+            raise _not_found(username, key)
+        return self._info(record)
 
     async def info_for(self, data: TokenData) -> TokenInfo:
         """Return the metadata of the presented token itself."""
-        raise NotImplementedError
+        if self.is_bootstrap(data):
+            return TokenInfo(
+                token=data.key,
+                username=data.username,
+                token_type=data.token_type,
+                scopes=sorted(data.scopes),
+                created=data.created,
+            )
+        async with self._sessions() as session:
+            record = await TokenStore(session).get(data.key)
+        if record is None or _expired(record):
+            raise InvalidTokenError("Token is invalid, expired or revoked")
+        return self._info(record)
 
     async def list_tokens(self, auth: TokenData, username: str) -> list[TokenInfo]:
         """List a user's tokens (its owner or ``admin:token``)."""
-        raise NotImplementedError
+        self._rules.check_may_read(auth, username)
+        async with self._sessions() as session:
+            records = await TokenStore(session).list_for_user(username)
+        return [self._info(r) for r in records if not _expired(r)]
+
+    def _info(self, record: TokenRecord) -> TokenInfo:
+        last_used = record.last_used
+        pending = self._last_used.pending(record.key)
+        if pending is not None and (last_used is None or pending > last_used):
+            last_used = pending
+        return TokenInfo(
+            token=record.key,
+            username=record.username,
+            token_type=TokenType(record.token_type),
+            scopes=sorted(record.scopes),
+            service=record.service,
+            created=record.created,
+            expires=record.expires,
+            last_used=last_used,
+            parent=record.parent,
+            token_name=record.token_name,
+        )
+
+    # Changes ------------------------------------------------------------
 
     async def modify_token(
         self,
@@ -109,16 +401,137 @@ class TokenService:
         *,
         ip_address: str | None,
     ) -> TokenInfo:
-        """Change a user token's name, scopes or expiry, recording the change."""
-        raise NotImplementedError
+        """Change a user token's name, scopes or expiry, recording the change.
 
-    async def revoke_token(self, auth: TokenData, username: str, key: str, *, ip_address: str | None) -> None:
-        """Revoke a token and, recursively, its children; effective at once everywhere."""
-        raise NotImplementedError
+        An explicit ``"expires": null`` removes the expiry. When the scopes
+        shrink or the expiry moves earlier, the token's children are revoked
+        (they would otherwise out-scope or outlive it).
+        """
+        self._rules.check_may_manage(auth, username)
+        scopes = None
+        if request.scopes is not None:
+            scopes = self._rules.grantable_scopes(auth, request.scopes)
+        expiry_set = "expires" in request.model_fields_set
+        expires = self._rules.future_expiry(request.expires) if expiry_set else None
+        now = datetime.now(UTC)
+        ip = clean_ip(ip_address)
+        revoked: list[str] = []
+        async with self._sessions.begin() as session:
+            store = TokenStore(session)
+            record = await store.get_for_update(key)
+            if record is None or record.username != username or _expired(record):
+                raise _not_found(username, key)
+            if record.token_type != TokenType.user.value:
+                raise PermissionDeniedError("Only user tokens can be changed")
+            old_name, old_scopes, old_expires = (
+                record.token_name,
+                list(record.scopes),
+                record.expires,
+            )
+            new_name = request.token_name
+            if new_name is not None and new_name != old_name:
+                if await store.name_taken(username, new_name, except_key=key):
+                    raise self._rules.name_taken(new_name)
+                record.token_name = new_name
+            if scopes is not None and set(scopes) != set(old_scopes):
+                record.scopes = scopes
+            if expiry_set:
+                record.expires = expires
+            name_changed = record.token_name != old_name
+            scopes_changed = set(record.scopes) != set(old_scopes)
+            expiry_changed = record.expires != old_expires
+            if not (name_changed or scopes_changed or expiry_changed):
+                return self._info(record)
+            entry = TokenChangeHistoryStore(session).record(
+                record,
+                TokenChange.edit,
+                actor=auth.username,
+                ip_address=ip,
+                event_time=now,
+            )
+            entry.old_token_name = old_name if name_changed else None
+            entry.old_scopes = old_scopes if scopes_changed else None
+            entry.old_expires = old_expires if expiry_changed else None
+            narrower = not set(record.scopes) >= set(old_scopes)
+            shorter = record.expires is not None and (
+                old_expires is None or record.expires < old_expires
+            )
+            if narrower or shorter:
+                children = [c.key for c in await store.children(key)]
+                revoked = await self._delete_trees(
+                    session, children, TokenChange.revoke, actor=auth.username, ip=ip
+                )
+        await self._cache.invalidate([key, *revoked])
+        self._logger.info(
+            "Changed token",
+            token_key=key,
+            token_username=username,
+            revoked_children=len(revoked),
+        )
+        return self._info(record)
+
+    async def revoke_token(
+        self, auth: TokenData, username: str, key: str, *, ip_address: str | None
+    ) -> None:
+        """Revoke a token and, recursively, its children, at once everywhere."""
+        self._rules.check_may_manage(auth, username)
+        async with self._sessions.begin() as session:
+            record = await TokenStore(session).get(key)
+            if record is None or record.username != username:
+                raise _not_found(username, key)
+            revoked = await self._delete_trees(
+                session,
+                [key],
+                TokenChange.revoke,
+                actor=auth.username,
+                ip=clean_ip(ip_address),
+            )
+        await self._cache.invalidate(revoked)
+        self._logger.info(
+            "Revoked token",
+            token_key=key,
+            token_username=username,
+            revoked=len(revoked),
+        )
 
     async def revoke_session(self, data: TokenData, *, ip_address: str | None) -> None:
         """Revoke the caller's own session token and its children (logout)."""
-        raise NotImplementedError
+        if not data.key or self.is_bootstrap(data):
+            return
+        async with self._sessions.begin() as session:
+            revoked = await self._delete_trees(
+                session,
+                [data.key],
+                TokenChange.revoke,
+                actor=data.username,
+                ip=clean_ip(ip_address),
+            )
+        await self._cache.invalidate(revoked)
+        self._logger.info("Revoked session", token_key=data.key, revoked=len(revoked))
+
+    async def _delete_trees(
+        self,
+        session: AsyncSession,
+        roots: Iterable[str],
+        action: TokenChange,
+        *,
+        actor: str,
+        ip: str | None,
+    ) -> list[str]:
+        """Delete tokens and all their descendants, recording each; return the keys."""
+        store = TokenStore(session)
+        history = TokenChangeHistoryStore(session)
+        records = await store.with_descendants(roots)
+        now = datetime.now(UTC)
+        for record in records:
+            history.record(record, action, actor=actor, ip_address=ip, event_time=now)
+        keys = [r.key for r in records]
+        await store.delete(keys)
+        for record in records:
+            session.expunge(record)
+        return keys
+
+    # History ------------------------------------------------------------
 
     async def get_change_history(
         self,
@@ -136,14 +549,56 @@ class TokenService:
         """Return history entries, total count, and next/previous cursors.
 
         Without ``username`` the caller must hold ``admin:token``
-        (admin-wide history). Newest first.
+        (admin-wide history). Newest first. ``ip_address`` is an address or
+        a CIDR network; ``cursor`` is one returned by an earlier call, and
+        needs ``limit``.
         """
-        raise NotImplementedError
+        if username is None:
+            self._rules.check_admin(auth, "Token history of all users")
+        else:
+            self._rules.check_may_read(auth, username)
+        if token_type is not None and token_type not in TokenType.__members__:
+            raise InputError(
+                f"Unknown token type {token_type}", location="query", field="token_type"
+            )
+        where = HistoryFilter(
+            username=username,
+            key=key,
+            token_type=token_type,
+            ip_address=ip_address,
+            since=as_utc(since) if since else None,
+            until=as_utc(until) if until else None,
+        )
+        lister = TokenHistoryLister(self._sessions)
+        return await lister.page(where, cursor=cursor, limit=limit)
+
+    # Maintenance --------------------------------------------------------
 
     async def expire_tokens(self) -> int:
         """Delete expired tokens, recording ``expire`` history; return how many."""
-        raise NotImplementedError
+        async with self._sessions.begin() as session:
+            expired = await TokenStore(session).expired_keys(datetime.now(UTC))
+            keys = await self._delete_trees(
+                session, expired, TokenChange.expire, actor=INTERNAL_ACTOR, ip=None
+            )
+        await self._cache.invalidate(keys)
+        if keys:
+            self._logger.info("Deleted expired tokens", count=len(keys))
+        return len(keys)
 
     async def trim_history(self) -> int:
         """Delete history older than the retention period; return how many."""
-        raise NotImplementedError
+        cutoff = datetime.now(UTC) - self._config.history_retention
+        async with self._sessions.begin() as session:
+            count = await TokenChangeHistoryStore(session).delete_older_than(cutoff)
+        if count:
+            self._logger.info("Trimmed token history", count=count)
+        return count
+
+
+def _expired(record: TokenRecord) -> bool:
+    return record.expires is not None and record.expires <= datetime.now(UTC)
+
+
+def _not_found(username: str, key: str) -> NotFoundError:
+    return NotFoundError(f"No token {key} for {username}", location="path", field="key")

@@ -1,0 +1,134 @@
+"""Structured logging: JSON lines in production, console lines locally.
+
+Every line carries the request id (bound per request by
+:class:`RequestIdMiddleware`). Token secrets never reach a log: a last
+processor rewrites anything shaped like a gateway token to its key.
+Standard-library records (uvicorn, SQLAlchemy) go through the same
+renderer so that the output is uniform.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+from starlette.types import ASGIApp, Receive, Scope, Send
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from .config import Config
+
+__all__ = ["RequestIdMiddleware", "configure_logging", "redact_tokens"]
+
+_TOKEN_RE = re.compile(r"gt-([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{1,22}")
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def redact_tokens(value: str) -> str:
+    """Replace the secret of every gateway token in ``value``."""
+    return _TOKEN_RE.sub(r"gt-\1.<redacted>", value)
+
+
+def _redact_processor(
+    _logger: WrappedLogger, _method: str, event_dict: EventDict
+) -> EventDict:
+    for name, value in event_dict.items():
+        if isinstance(value, str) and "gt-" in value:
+            event_dict[name] = redact_tokens(value)
+    return event_dict
+
+
+class _StdoutLogger:
+    """Writes each rendered line to the current ``sys.stdout``."""
+
+    def msg(self, message: str) -> None:
+        stream = sys.stdout
+        stream.write(message + "\n")
+        stream.flush()
+
+    debug = info = warning = warn = error = critical = exception = log = msg
+
+
+def _stdout_logger(*_args: Any) -> _StdoutLogger:
+    return _StdoutLogger()
+
+
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that follows ``sys.stdout`` if it is replaced."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stdout
+        super().emit(record)
+
+
+def configure_logging(config: Config) -> None:
+    """Configure structlog and the standard library from the configuration."""
+    level = logging.getLevelNamesMapping()[config.log_level]
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    renderer: Processor
+    if config.log_json:
+        renderer = structlog.processors.JSONRenderer()
+        shared.append(structlog.processors.dict_tracebacks)
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=False)
+    shared.append(_redact_processor)
+    structlog.configure(
+        processors=[*shared, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=_stdout_logger,
+        cache_logger_on_first_use=True,
+    )
+    handler = _StdoutHandler()
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                renderer,
+            ],
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+        )
+    )
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _StdoutHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers.clear()
+        uvicorn_logger.propagate = True
+
+
+class RequestIdMiddleware:
+    """Binds a request id (``X-Request-ID`` if sane, else random) to every log line.
+
+    Pure ASGI, so it adds next to nothing to the ingress hot path.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                candidate = value.decode("latin-1")
+                if _REQUEST_ID_RE.match(candidate):
+                    request_id = candidate
+                break
+        context: MutableMapping[str, Any] = {
+            "request_id": request_id or secrets.token_hex(8)
+        }
+        with structlog.contextvars.bound_contextvars(**context):
+            await self.app(scope, receive, send)
