@@ -93,9 +93,10 @@ def test_upstream_overrides_and_listen_hosts() -> None:
 
 
 @requires_nginx
-def test_nginx_accepts_the_config(tmp_path: Path) -> None:
+@pytest.mark.parametrize("enabled", [ALL, frozenset({"gateway"})])
+def test_nginx_accepts_the_config(tmp_path: Path, enabled: frozenset[str]) -> None:
     settings = NginxSettings(
-        prefix=tmp_path / "nginx", enabled=ALL, worker_user=default_worker_user()
+        prefix=tmp_path / "nginx", enabled=enabled, worker_user=default_worker_user()
     )
     write_nginx_config(settings)
     check_nginx_config(settings)

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 import yaml
 
+from .dev import DevEnvironment, DevError
+from .dev import run as run_dev
+from .nginx import (
+    NginxError,
+    NginxSettings,
+    check_nginx_config,
+    default_worker_user,
+    render_nginx_config,
+    write_nginx_config,
+)
 from .routes import (
     DEFAULT_GATEWAY_URL,
     ENABLED_SERVICES,
     ROUTE_TABLE,
+    RouteTableError,
     auth_url,
     describe_route,
 )
@@ -76,3 +88,86 @@ def routes(
         click.echo(json.dumps(data, indent=2))
     else:
         click.echo(yaml.safe_dump(data, sort_keys=False), nl=False)
+
+
+@main.command()
+@click.option(
+    "--prefix",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".dev/nginx"),
+    show_default=True,
+    help="Directory of nginx.conf, pid, logs and temporary files.",
+)
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--gateway", default="127.0.0.1:8001", show_default=True)
+@click.option(
+    "--enable",
+    "enabled",
+    multiple=True,
+    help="Route this service too (repeatable); the gateway is always routed.",
+)
+@click.option("--stdout", "to_stdout", is_flag=True, help="Print, do not write.")
+@click.option("--check", is_flag=True, help="Run nginx -t on the written file.")
+def nginx(
+    prefix: Path,
+    port: int,
+    gateway: str,
+    enabled: tuple[str, ...],
+    *,
+    to_stdout: bool,
+    check: bool,
+) -> None:
+    """Render the local ingress (nginx) configuration from the route table."""
+    settings = NginxSettings(
+        prefix=prefix,
+        port=port,
+        enabled=ENABLED_SERVICES | set(enabled),
+        upstreams={"gateway": gateway},
+        worker_user=default_worker_user(),
+    )
+    try:
+        if to_stdout:
+            click.echo(render_nginx_config(settings), nl=False)
+            return
+        path = write_nginx_config(settings)
+        if check:
+            check_nginx_config(settings)
+    except (RouteTableError, NginxError) as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    envvar="RSP_DEV_PORT",
+    default=8000,
+    show_default=True,
+    help="Port of the platform (env RSP_DEV_PORT).",
+)
+@click.option(
+    "--gateway-port",
+    type=click.IntRange(1, 65535),
+    envvar="RSP_DEV_GATEWAY_PORT",
+    default=8001,
+    show_default=True,
+    help="Port of the gateway behind nginx (env RSP_DEV_GATEWAY_PORT).",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".dev"),
+    show_default=True,
+    help="Where secrets, configuration, database and logs are kept.",
+)
+def dev(port: int, gateway_port: int, state_dir: Path) -> None:
+    """Run the platform on this machine: gateway behind nginx, until Ctrl-C."""
+    if port == gateway_port:
+        raise click.BadParameter("must differ from --gateway-port", param_hint="--port")
+    env = DevEnvironment(state_dir=state_dir, port=port, gateway_port=gateway_port)
+    try:
+        code = run_dev(env)
+    except (DevError, NginxError, RouteTableError) as e:
+        raise click.ClickException(str(e)) from None
+    raise SystemExit(code)

@@ -1,0 +1,226 @@
+"""``make dev``: the files it keeps, and the real platform started and stopped."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from platform_stubs import free_port
+from rsp_platform.dev import (
+    DEV_GROUP_SCOPES,
+    DevEnvironment,
+    bootstrap_token,
+    gateway_config,
+    generate_token,
+    process_environment,
+    procfile_text,
+)
+
+TOKEN_RE = re.compile(r"^gt-[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$")
+RSP_PLATFORM = Path(sys.executable).parent / "rsp-platform"
+
+
+def test_generated_tokens_have_the_gateways_format() -> None:
+    tokens = {generate_token() for _ in range(20)}
+    assert len(tokens) == 20
+    assert all(TOKEN_RE.match(t) for t in tokens)
+
+
+def test_bootstrap_token_is_generated_once_and_private(tmp_path: Path) -> None:
+    env = DevEnvironment(state_dir=tmp_path)
+    token, source = bootstrap_token(env, {})
+    assert TOKEN_RE.match(token)
+    assert source == str(tmp_path / "bootstrap-token")
+    assert (tmp_path / "bootstrap-token").stat().st_mode & 0o777 == 0o600
+    assert bootstrap_token(env, {}) == (token, source)
+
+
+def test_bootstrap_token_from_the_environment(tmp_path: Path) -> None:
+    env = DevEnvironment(state_dir=tmp_path)
+    given = generate_token()
+    token, source = bootstrap_token(env, {"RSP_BOOTSTRAP_TOKEN": given})
+    assert (token, source) == (given, "$RSP_BOOTSTRAP_TOKEN")
+    assert not (tmp_path / "bootstrap-token").exists()
+    environ = process_environment(env, token, {"PATH": "/bin"})
+    assert environ["RSP_GATEWAY_BOOTSTRAP_TOKEN"] == given
+    assert environ["RSP_GATEWAY_CONFIG_PATH"] == str(env.gateway_config.resolve())
+    assert environ["PATH"] == "/bin"
+
+
+def test_gateway_config_keeps_its_secrets(tmp_path: Path) -> None:
+    env = DevEnvironment(state_dir=tmp_path, port=8123)
+    first = gateway_config(env)
+    second = gateway_config(DevEnvironment(state_dir=tmp_path, port=9000))
+    assert first["session_secret"] == second["session_secret"]
+    assert first["token_hash_key"] == second["token_hash_key"]
+    assert len(str(first["session_secret"])) >= 32
+    assert len(str(first["token_hash_key"])) >= 32
+    for name in ("session-secret", "token-hash-key"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o600
+    assert first["environment"] == "local"
+    assert first["base_url"] == "http://localhost:8123"
+    assert first["dev_login"] is True
+    assert first["log_json"] is False
+    assert (
+        first["database_url"] == f"sqlite+aiosqlite:///{tmp_path / 'gateway.sqlite3'}"
+    )
+    assert "redis_url" not in first
+
+
+def test_group_mapping_gives_users_and_admins_their_scopes(tmp_path: Path) -> None:
+    mapping = gateway_config(DevEnvironment(state_dir=tmp_path))["group_mapping"]
+    assert isinstance(mapping, dict)
+    users = {s for s, groups in mapping.items() if "g_users" in groups}
+    admins = {s for s, groups in mapping.items() if "g_admins" in groups}
+    assert users == {
+        "exec:notebook",
+        "exec:portal",
+        "read:tap",
+        "read:image",
+        "user:token",
+    }
+    assert admins == users | {
+        "admin:token",
+        "admin:userinfo",
+        "admin:jupyterlab",
+        "exec:admin",
+    }
+    assert set(DEV_GROUP_SCOPES) == {"g_users", "g_admins"}
+
+
+def test_procfile_runs_gateway_and_nginx_in_the_foreground(tmp_path: Path) -> None:
+    if shutil.which("nginx", path=os.environ.get("PATH", "") + ":/usr/sbin") is None:
+        pytest.skip(
+            "nginx is not installed (scripts/bootstrap.sh installs it when root)"
+        )
+    env = DevEnvironment(state_dir=tmp_path, port=8123, gateway_port=8124)
+    lines = procfile_text(env).splitlines()
+    assert lines[0].startswith("gateway: exec ")
+    assert lines[0].endswith(
+        "uvicorn rsp_gateway.main:create_app --factory --host 127.0.0.1 --port 8124"
+    )
+    assert lines[1].startswith("ingress: exec ")
+    assert f"-c {(tmp_path / 'nginx' / 'nginx.conf').resolve()}" in lines[1]
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def _descendants(pid: int) -> set[int]:
+    tree = _children()
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _get(port: int, path: str) -> tuple[int, str]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read().decode(errors="replace")
+    finally:
+        conn.close()
+
+
+def _wait_until_served(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(
+                f"rsp-platform dev exited ({process.returncode}):\n{log.read_text()}"
+            )
+        try:
+            status, _ = _get(port, "/login")
+        except OSError:
+            status = 0
+        if 0 < status < 500:
+            return
+        time.sleep(0.3)
+    pytest.fail(f"the platform did not answer /login:\n{log.read_text()}")
+
+
+def test_make_dev_runs_and_stops_cleanly(tmp_path: Path) -> None:
+    if shutil.which("nginx", path=os.environ.get("PATH", "") + ":/usr/sbin") is None:
+        pytest.skip(
+            "nginx is not installed (scripts/bootstrap.sh installs it when root)"
+        )
+    port, gateway_port = free_port(), free_port()
+    log = tmp_path / "dev.log"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RSP_")}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                str(RSP_PLATFORM),
+                "dev",
+                "--port",
+                str(port),
+                "--gateway-port",
+                str(gateway_port),
+                "--state-dir",
+                str(tmp_path / ".dev"),
+            ],
+            cwd=tmp_path,
+            env=environ,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            _wait_until_served(port, process, log)
+            status, body = _get(port, "/login")
+            assert status == 200, body
+            assert _get(port, "/ingress/auth")[0] == 404
+            assert _get(port, "/ingress/anonymous")[0] == 404
+            token = (tmp_path / ".dev" / "bootstrap-token").read_text().strip()
+            assert TOKEN_RE.match(token)
+            config = yaml.safe_load((tmp_path / ".dev" / "gateway.yaml").read_text())
+            assert config["base_url"] == f"http://localhost:{port}"
+            assert (tmp_path / ".dev" / "gateway.sqlite3").exists()
+            assert (tmp_path / ".dev" / "nginx" / "nginx.pid").exists()
+            children = _descendants(process.pid)
+            assert len(children) >= 3  # gateway, nginx master and worker at least
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=30) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in children if _alive(pid)], log.read_text()
+    assert "The platform runs at" in log.read_text()
