@@ -145,7 +145,7 @@ class Factory:
 
     def create_user_info_service(self) -> UserInfoService:
         """The service that answers who a user is."""
-        return UserInfoService()
+        return UserInfoService(self._context.sessions)
 
     def create_login_service(self, logger: BoundLogger | None = None) -> LoginService:
         """The browser login service (GitHub or the development provider)."""
