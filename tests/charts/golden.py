@@ -29,6 +29,18 @@ _HEADER = (
 )
 
 
+class _GoldenDumper(yaml.SafeDumper):
+    """Dumps multi-line strings (config files in ConfigMaps) as literal blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_GoldenDumper.add_representer(str, _represent_str)
+
+
 def updating() -> bool:
     """Whether golden files are being rewritten in this run."""
     return os.environ.get(UPDATE_ENV, "") not in ("", "0")
@@ -38,7 +50,13 @@ def dump_objects(objects: Iterable[KubeObject]) -> str:
     """The objects as one YAML stream, in the order given, keys as rendered."""
     return _HEADER + "".join(
         "---\n"
-        + yaml.safe_dump(obj, sort_keys=False, default_flow_style=False, width=100)
+        + yaml.dump(
+            obj,
+            Dumper=_GoldenDumper,
+            sort_keys=False,
+            default_flow_style=False,
+            width=100,
+        )
         for obj in objects
     )
 

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 __all__ = [
+    "KEY_QUALIFIERS",
     "SECRET_VALUE_PATTERNS",
     "SECRET_WORDS",
     "env_secret_values",
@@ -29,13 +30,31 @@ SECRET_WORDS: frozenset[str] = frozenset(
         "passwd",
         "pwd",
         "token",
-        "key",
         "credential",
         "credentials",
         "apikey",
     }
 )
-"""Last words of a key name that say its value is a secret (``token_hash_key``)."""
+"""Last words of a key name that say its value is a secret (``session_secret``)."""
+
+KEY_QUALIFIERS: frozenset[str] = frozenset(
+    {
+        "access",
+        "api",
+        "client",
+        "encryption",
+        "fernet",
+        "hash",
+        "hmac",
+        "master",
+        "private",
+        "secret",
+        "session",
+        "signing",
+        "ssh",
+    }
+)
+"""Words before ``key`` that make it a secret key (``token_hash_key``, ``apiKey``)."""
 
 SECRET_VALUE_PATTERNS: dict[str, re.Pattern[str]] = {
     "gateway token": re.compile(r"gt-[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}"),
@@ -60,6 +79,9 @@ _REFERENCE = re.compile(
 def name_suggests_secret(name: str) -> bool:
     """Whether a key or variable name ends in a secret word (``SESSION_SECRET``)."""
     words = [w.lower() for w in _WORD_SPLIT.split(name) if w]
+    if words[-1:] == ["key"]:
+        # secretKeyRef.key, topologyKey name keys; token_hash_key holds one.
+        return len(words) > 1 and words[-2] in KEY_QUALIFIERS
     return bool(words) and words[-1] in SECRET_WORDS
 
 

@@ -9,6 +9,11 @@ from typing import Any
 import helm_python as helm
 import pytest
 
+from tests.charts.conventions import (
+    open_schema_objects,
+    schema_values_mismatch,
+    undocumented_values,
+)
 from tests.charts.golden import UPDATE_ENV, compare_golden, dump_objects
 from tests.charts.kubeschema import (
     assert_valid,
@@ -171,6 +176,7 @@ def test_hook_refuses_unserved_versions_and_leaves_unknown_kinds() -> None:
 def test_golden_written_when_updating_then_compared(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv(UPDATE_ENV, raising=False)
     objects = [_service()]
     with pytest.raises(AssertionError, match="no golden file"):
         compare_golden("demo", objects, tmp_path)
@@ -256,3 +262,67 @@ def test_render_chart_enforces_values_schema() -> None:
 def test_lint_reports_problems_only() -> None:
     assert lint_chart(TINY) == []
     assert lint_chart(TINY, {"greeting": 5})
+
+
+def test_undocumented_values_are_found(tmp_path: Path) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_text(
+        "# -- documented\n"
+        "good: 1\n"
+        "# a plain comment is not documentation\n"
+        "plain: 2\n"
+        "bare: 3\n"
+        "# -- the whole section is documented\n"
+        "resources:\n"
+        "  limits:\n"
+        "    cpu: 1\n"
+        "section:\n"
+        "  # -- documented inside\n"
+        "  inner: x\n"
+        "  other: y  # -- trailing comments do not count\n"
+        "  # -- a list\n"
+        "  items:\n"
+        "    - a\n"
+        '  "quoted:key": 1\n'
+    )
+    assert undocumented_values(values) == [
+        "plain",
+        "bare",
+        "section.other",
+        "section.quoted:key",
+    ]
+
+
+def test_open_schema_objects_are_found() -> None:
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "closed": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {},
+            },
+            "open": {"type": "object", "properties": {"a": {"type": "string"}}},
+            "typedMap": {"type": "object", "additionalProperties": {"type": "string"}},
+            "anyMap": {"type": "object"},
+            "list": {"type": "array", "items": {"type": "object", "properties": {}}},
+        },
+    }
+    assert list(open_schema_objects(schema)) == ["open", "anyMap", "list[]"]
+
+
+def test_schema_values_mismatch_both_ways() -> None:
+    schema = {
+        "properties": {
+            "a": {"type": "integer"},
+            "b": {"type": "object", "properties": {"c": {}, "d": {}}},
+            "map": {"type": "object", "additionalProperties": {"type": "string"}},
+        }
+    }
+    values = {"a": 1, "b": {"c": 1, "e": 2}, "map": {"anything": "x"}, "f": 3}
+    assert schema_values_mismatch(schema, values) == [
+        "b.d: in the schema, not in values.yaml",
+        "b.e: in values.yaml, not in the schema",
+        "f: in values.yaml, not in the schema",
+    ]

@@ -404,6 +404,10 @@ def test_selector_matches(selector: dict[str, Any], selected: bool) -> None:
         ("cookie_name", False),
         ("client_id", False),
         ("RSP_GATEWAY_CONFIG_PATH", False),
+        ("key", False),
+        ("topologyKey", False),
+        ("apiKey", True),
+        ("signing-key", True),
     ],
 )
 def test_name_suggests_secret(name: str, secret: bool) -> None:

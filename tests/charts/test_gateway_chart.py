@@ -1,0 +1,638 @@
+"""The gateway chart, rendered by the real Helm engine and checked every way.
+
+Two renders are tested throughout: the chart's defaults (a local install)
+and production-like values (data.lsst.cloud with GitHub, PostgreSQL and
+Redis). Golden files: ``UPDATE_GOLDEN=1`` rewrites them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import pytest
+import yaml
+from click.testing import CliRunner
+from rsp_gateway.config import DEFAULT_SCOPES, Config, GitHubConfig, load_config
+from rsp_gateway.handlers.health import HEALTH_PATH
+from rsp_platform.cli import main as platform_cli
+from rsp_platform.routes import ROUTE_TABLE
+from uvicorn.main import main as uvicorn_cli
+
+from tests.charts.conventions import (
+    open_schema_objects,
+    schema_values_mismatch,
+    undocumented_values,
+)
+from tests.charts.gateway_values import (
+    CHART,
+    PROD_VALUES,
+    ROUTES_FILE,
+    SECRET_KEYS,
+    container,
+    dummy_secret,
+    pod_environment,
+)
+from tests.charts.golden import compare_golden, updating
+from tests.charts.kubeschema import assert_valid
+from tests.charts.policy import assert_policy
+from tests.charts.rendering import (
+    RenderedChart,
+    lint_chart,
+    load_values,
+    render_chart,
+)
+from tests.charts.secret_scan import find_secret_values
+
+pytestmark = pytest.mark.helm
+
+NAMESPACE = "gateway"
+VARIANTS = {"default": (), "prod": (PROD_VALUES,)}
+
+
+def _render(variant: str, values: dict[str, Any] | None = None) -> RenderedChart:
+    return render_chart(
+        CHART,
+        values,
+        values_files=VARIANTS[variant],
+        release="gateway",
+        namespace=NAMESPACE,
+    )
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def rendered(request: pytest.FixtureRequest) -> RenderedChart:
+    variant: str = request.param
+    return _render(variant)
+
+
+@pytest.fixture(scope="module")
+def prod() -> RenderedChart:
+    return _render("prod")
+
+
+@pytest.fixture(scope="module")
+def default() -> RenderedChart:
+    return _render("default")
+
+
+# Kubernetes schemas, golden files, policy, lint
+
+
+def test_every_object_is_valid_kubernetes(rendered: RenderedChart) -> None:
+    report = assert_valid(rendered.objects)
+    assert report.skipped == []
+    assert len(report.validated) == len(rendered.objects)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_matches_golden_file(variant: str) -> None:
+    compare_golden(f"gateway-{variant}", _render(variant).objects)
+
+
+def test_objects_rendered(rendered: RenderedChart) -> None:
+    kinds = sorted(f"{o['kind']}/{o['metadata']['name']}" for o in rendered.objects)
+    assert kinds == [
+        "ConfigMap/gateway",
+        "ConfigMap/gateway-migrate",
+        "CronJob/gateway-maintenance",
+        "Deployment/gateway",
+        "Ingress/gateway",
+        "Job/gateway-migrate",
+        "NetworkPolicy/gateway",
+        "PodDisruptionBudget/gateway",
+        "Service/gateway",
+        "ServiceAccount/gateway",
+    ]
+    assert {o["metadata"]["namespace"] for o in rendered.objects} == {NAMESPACE}
+
+
+def test_policy_holds(rendered: RenderedChart) -> None:
+    assert_policy(rendered.objects, namespace=NAMESPACE)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_helm_lint_is_clean(variant: str) -> None:
+    values = load_values(PROD_VALUES) if variant == "prod" else None
+    assert lint_chart(CHART, values) == []
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_renders_well_under_a_second(variant: str) -> None:
+    rendered = _render(variant)
+    assert rendered.seconds < 0.5, f"Helm took {rendered.seconds:.3f}s"
+
+
+# values.yaml and values.schema.json
+
+
+def _schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads((CHART / "values.schema.json").read_text())
+    return schema
+
+
+def test_values_documented_field_by_field() -> None:
+    assert undocumented_values(CHART / "values.yaml") == []
+
+
+def test_schema_is_closed_at_every_level() -> None:
+    assert list(open_schema_objects(_schema())) == []
+
+
+def test_schema_and_values_declare_the_same_fields() -> None:
+    assert schema_values_mismatch(_schema(), load_values(CHART / "values.yaml")) == []
+
+
+@pytest.mark.parametrize(
+    ("values", "complaint"),
+    [
+        ({"replicas": 3}, "replicas"),
+        ({"config": {"sessionLifetme": "P1D"}}, "sessionLifetme"),
+        ({"database": {"password": "hunter2"}}, "password"),
+        ({"github": {"clientSecret": "abc"}}, "clientSecret"),
+        ({"secrets": {"sessionSecret": "abc"}}, "sessionSecret"),
+        ({"ingress": {"tls": {"crt": "x"}}}, "crt"),
+        ({"global": {"unknown": 1}}, "unknown"),
+    ],
+)
+def test_schema_refuses_unknown_keys(values: dict[str, Any], complaint: str) -> None:
+    with pytest.raises(helm.HelmValuesError, match=complaint):
+        _render("default", values)
+    with helm.Chart.load(CHART) as chart, pytest.raises(helm.HelmValuesError):
+        chart.validate_schema(values)
+
+
+@pytest.mark.parametrize(
+    ("values", "where"),
+    [
+        ({"replicaCount": "three"}, "replicaCount"),
+        ({"workers": 0}, "workers"),
+        ({"config": {"devLogin": "yes"}}, "devLogin"),
+        ({"config": {"sessionLifetime": "7 days"}}, "sessionLifetime"),
+        ({"config": {"logLevel": "LOUD"}}, "logLevel"),
+        ({"image": {"tag": "latest"}}, "tag"),
+        ({"database": {"port": 70000}}, "port"),
+        ({"securityContext": {"runAsUser": 0, "runAsGroup": 1000}}, "runAsUser"),
+        ({"resources": {"limits": {"memory": "lots"}}}, "memory"),
+        ({"networkPolicy": {"databaseCidrs": ["everywhere"]}}, "databaseCidrs"),
+    ],
+)
+def test_schema_refuses_wrong_values(values: dict[str, Any], where: str) -> None:
+    with pytest.raises(helm.HelmValuesError, match=where):
+        _render("default", values)
+
+
+# Configuration: the ConfigMap loads into the gateway's own Config
+
+
+def _load_rendered_config(
+    rendered: RenderedChart,
+    kind: str,
+    name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    secret: dict[str, str],
+) -> tuple[Config, dict[str, str]]:
+    """Start the config loader on what a pod of this workload would see."""
+    workload = rendered.get(kind, name)
+    main = container(workload)
+    pod = (
+        workload["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        if kind == "CronJob"
+        else workload["spec"]["template"]["spec"]
+    )
+    (config_volume,) = [v for v in pod["volumes"] if "configMap" in v]
+    (mount,) = [m for m in main["volumeMounts"] if m["name"] == config_volume["name"]]
+    config_map = rendered.get("ConfigMap", config_volume["configMap"]["name"])
+    env = pod_environment(main, "gateway", secret)
+    (filename,) = config_map["data"]
+    assert env["RSP_GATEWAY_CONFIG_PATH"] == f"{mount['mountPath']}/{filename}"
+    config_file = tmp_path / filename
+    config_file.write_text(config_map["data"][filename])
+    for var in [v for v in os.environ if v.startswith("RSP_GATEWAY_")]:
+        monkeypatch.delenv(var)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    monkeypatch.setenv("RSP_GATEWAY_CONFIG_PATH", str(config_file))
+    return load_config(), env
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [
+        ("Deployment", "gateway"),
+        ("Job", "gateway-migrate"),
+        ("CronJob", "gateway-maintenance"),
+    ],
+)
+def test_configmap_loads_into_gateway_config(
+    rendered: RenderedChart,
+    kind: str,
+    name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secret = dummy_secret()
+    config, _ = _load_rendered_config(
+        rendered, kind, name, tmp_path, monkeypatch, secret
+    )
+    assert config.session_secret.get_secret_value() == secret["session-secret"]
+    assert config.token_hash_key.get_secret_value() == secret["token-hash-key"]
+    database_url = config.database_url.get_secret_value()
+    assert database_url.startswith("postgresql+asyncpg://gateway:")
+    assert f":{secret['database-password']}@" in database_url
+
+
+def test_prod_config_is_what_values_say(
+    prod: RenderedChart, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = dummy_secret()
+    config, _ = _load_rendered_config(
+        prod, "Deployment", "gateway", tmp_path, monkeypatch, secret
+    )
+    values = load_values(PROD_VALUES)
+    assert config.environment == "idfprod"
+    assert config.origin == "https://data.lsst.cloud"
+    assert config.dev_login is False
+    assert config.database_pool_size == 10
+    assert config.group_mapping == values["config"]["groupMapping"]
+    assert config.session_lifetime.days == 14
+    assert config.trusted_proxies == ["10.0.0.0/8"]
+    assert config.github is not None
+    assert config.github.client_id == values["github"]["clientId"]
+    assert (
+        config.github.client_secret.get_secret_value() == secret["github-client-secret"]
+    )
+    assert config.redis_url is not None
+    assert config.redis_url.get_secret_value() == (
+        f"rediss://:{secret['redis-password']}@10.88.1.4:6378/0"
+    )
+    assert config.database_url.get_secret_value() == (
+        f"postgresql+asyncpg://gateway:{secret['database-password']}@10.88.0.3:5432/gateway"
+    )
+    assert config.bootstrap_token is not None
+    assert config.bootstrap_token.get_secret_value() == secret["bootstrap-token"]
+
+
+def test_default_config_is_local_with_dev_login(
+    default: RenderedChart, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, env = _load_rendered_config(
+        default, "Deployment", "gateway", tmp_path, monkeypatch, dummy_secret()
+    )
+    assert (config.environment, config.dev_login, config.github) == (
+        "local",
+        True,
+        None,
+    )
+    assert config.origin == "http://localhost"
+    assert config.redis_url is None
+    assert config.bootstrap_token is None
+    assert not {"RSP_GATEWAY_REDIS_URL", "RSP_GATEWAY_GITHUB__CLIENT_SECRET"} & set(env)
+
+
+def test_chart_sets_every_config_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    everything = {
+        "config": {"knownScopes": DEFAULT_SCOPES},
+        "github": {
+            "authorizeUrl": "https://github.example.com/login/oauth/authorize",
+            "tokenUrl": "https://github.example.com/login/oauth/access_token",
+            "apiUrl": "https://github.example.com/api/v3",
+        },
+    }
+    rendered = _render("prod", everything)
+    config, env = _load_rendered_config(
+        rendered, "Deployment", "gateway", tmp_path, monkeypatch, dummy_secret()
+    )
+    data = yaml.safe_load(rendered.get("ConfigMap", "gateway")["data"]["gateway.yaml"])
+    top_level = {
+        name.removeprefix("RSP_GATEWAY_").lower()
+        for name in env
+        if name.startswith("RSP_GATEWAY_")
+        and "__" not in name
+        and name != "RSP_GATEWAY_CONFIG_PATH"
+    }
+    assert set(data) | top_level == set(Config.model_fields)
+    assert not set(data) & top_level
+    assert set(data["github"]) | {"client_secret"} == set(GitHubConfig.model_fields)
+    assert config.github is not None
+    assert str(config.github.api_url) == "https://github.example.com/api/v3"
+
+
+def test_migration_config_is_the_server_config(rendered: RenderedChart) -> None:
+    server = rendered.get("ConfigMap", "gateway")["data"]
+    migrate = rendered.get("ConfigMap", "gateway-migrate")["data"]
+    assert migrate == server
+
+
+def test_config_change_rolls_the_deployment(default: RenderedChart) -> None:
+    changed = _render("default", {"config": {"logLevel": "DEBUG"}})
+
+    def checksum(r: RenderedChart) -> str:
+        annotations = r.get("Deployment")["spec"]["template"]["metadata"]["annotations"]
+        value: str = annotations["checksum/config"]
+        return value
+
+    assert checksum(changed) != checksum(default)
+
+
+@pytest.mark.parametrize(
+    ("values", "complaint"),
+    [
+        (
+            {"config": {"environment": "idfprod"}},
+            "devLogin is allowed only in the local",
+        ),
+        (
+            {"global": {"environment": "idfdev"}},
+            "devLogin is allowed only in the local",
+        ),
+        ({"config": {"devLogin": False}}, "no login method"),
+        ({"config": {"devLogin": False}, "github": {"enabled": True}}, "clientId"),
+        ({"redis": {"enabled": True, "host": ""}}, "redis.host"),
+    ],
+)
+def test_inconsistent_values_fail_to_render(
+    values: dict[str, Any], complaint: str
+) -> None:
+    with pytest.raises(helm.HelmRenderError, match=complaint):
+        _render("default", values)
+
+
+# Secrets: only by reference
+
+
+def test_no_secret_values_anywhere(rendered: RenderedChart) -> None:
+    assert find_secret_values(rendered.objects) == []
+    assert rendered.of_kind("Secret") == []
+
+
+def test_secrets_only_from_the_named_secret(prod: RenderedChart) -> None:
+    keys: set[str] = set()
+    for kind in ("Deployment", "Job", "CronJob"):
+        for var in container(prod.of_kind(kind)[0])["env"]:
+            if "valueFrom" in var:
+                ref = var["valueFrom"]["secretKeyRef"]
+                assert ref["name"] == "gateway"
+                keys.add(ref["key"])
+            else:
+                assert set(var) == {"name", "value"}
+    assert keys == SECRET_KEYS - {"database-url"}
+
+
+def test_database_url_can_come_whole_from_the_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rendered = _render(
+        "prod", {"database": {"urlFromSecret": True}, "secrets": {"name": "gw-secrets"}}
+    )
+    env = container(rendered.get("Deployment"))["env"]
+    names = [v["name"] for v in env]
+    assert "DATABASE_PASSWORD" not in names
+    (url,) = [v for v in env if v["name"] == "RSP_GATEWAY_DATABASE_URL"]
+    assert url["valueFrom"]["secretKeyRef"] == {
+        "name": "gw-secrets",
+        "key": "database-url",
+    }
+
+
+# Ingress and routes
+
+
+def test_routes_file_is_the_route_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    result = CliRunner().invoke(
+        platform_cli, ["routes", "--service", "gateway", "--format", "yaml"]
+    )
+    assert result.exit_code == 0, result.output
+    if updating():
+        ROUTES_FILE.write_text(result.output)
+    assert ROUTES_FILE.read_text() == result.output, (
+        "charts/gateway/files/routes.yaml is stale: regenerate with UPDATE_GOLDEN=1 "
+        "or `rsp-platform routes --service gateway --format yaml`"
+    )
+
+
+def test_ingress_routes_the_gateway_paths_only(rendered: RenderedChart) -> None:
+    ingress = rendered.get("Ingress")
+    (rule,) = ingress["spec"]["rules"]
+    paths = rule["http"]["paths"]
+    expected = [r for r in ROUTE_TABLE.for_service("gateway") if not r.internal]
+    assert [(p["path"], p["pathType"]) for p in paths] == [
+        (r.path, "Exact" if r.match == "exact" else "Prefix") for r in expected
+    ]
+    assert {"/login", "/logout", "/auth"} <= {p["path"] for p in paths}
+    for path in paths:
+        assert path["backend"]["service"] == {
+            "name": "gateway",
+            "port": {"number": 8080},
+        }
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+
+
+def test_ingress_never_routes_the_auth_subrequest(rendered: RenderedChart) -> None:
+    for ingress in rendered.of_kind("Ingress"):
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                assert not path["path"].startswith("/ingress")
+    assert not any("/ingress" in str(o) for o in rendered.of_kind("Ingress"))
+
+
+def test_prod_ingress_host_and_tls(prod: RenderedChart) -> None:
+    spec = prod.get("Ingress")["spec"]
+    assert spec["rules"][0]["host"] == "data.lsst.cloud"
+    assert spec["tls"] == [
+        {"hosts": ["data.lsst.cloud"], "secretName": "data-lsst-cloud-tls"}
+    ]
+    annotations = prod.get("Ingress")["metadata"]["annotations"]
+    assert annotations == {"cert-manager.io/cluster-issuer": "letsencrypt-dns"}
+
+
+def test_global_values_win(default: RenderedChart) -> None:
+    rendered = _render(
+        "default",
+        {
+            "global": {
+                "host": "data-int.lsst.cloud",
+                "environment": "local",
+                "imageRegistry": "us-central1-docker.pkg.dev/sp/images",
+                "imageTag": "0.2.0",
+            }
+        },
+    )
+    assert rendered.get("Ingress")["spec"]["rules"][0]["host"] == "data-int.lsst.cloud"
+    assert container(rendered.get("Deployment"))["image"] == (
+        "us-central1-docker.pkg.dev/sp/images/science-platform/gateway:0.2.0"
+    )
+    pinned = _render(
+        "default", {"global": {"imageTag": "0.2.0"}, "image": {"tag": "0.1.9"}}
+    )
+    assert container(pinned.get("Deployment"))["image"].endswith(":0.1.9")
+
+
+def test_image_tag_defaults_to_app_version_and_digest_pins(
+    default: RenderedChart,
+) -> None:
+    app_version = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
+    for kind in ("Deployment", "Job", "CronJob"):
+        image = container(default.of_kind(kind)[0])["image"]
+        assert image == f"ghcr.io/science-platform/gateway:{app_version}"
+    digest = "sha256:" + "ab" * 32
+    pinned = _render("default", {"image": {"digest": digest}})
+    assert container(pinned.get("Deployment"))["image"].endswith(f"gateway@{digest}")
+
+
+def test_service_is_where_the_route_table_says(default: RenderedChart) -> None:
+    upstream = ROUTE_TABLE.service("gateway").upstream
+    service = default.get("Service")
+    assert (service["metadata"]["name"], service["metadata"]["namespace"]) == (
+        upstream.service,
+        upstream.namespace,
+    )
+    assert service["spec"]["ports"][0]["port"] == upstream.port
+    assert service["spec"]["selector"]["app.kubernetes.io/component"] == "server"
+
+
+# Workloads
+
+
+def test_server_command_is_a_valid_uvicorn_invocation(prod: RenderedChart) -> None:
+    server = container(prod.get("Deployment"))
+    assert server["command"] == ["uvicorn"]
+    args = server["args"]
+    assert args[:2] == ["rsp_gateway.main:create_app", "--factory"]
+    assert "--workers=2" in args
+    assert "--proxy-headers" in args
+    context = uvicorn_cli.make_context("uvicorn", list(args))
+    assert context.params["factory"] is True
+    assert context.params["workers"] == 2
+    assert context.params["port"] == 8080
+    assert context.params["forwarded_allow_ips"] == "*"
+
+
+def test_probes_call_the_health_route(rendered: RenderedChart) -> None:
+    server = container(rendered.get("Deployment"))
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert server[probe]["httpGet"] == {"path": HEALTH_PATH, "port": "http"}
+
+
+def test_jobs_run_the_gateway_cli(rendered: RenderedChart) -> None:
+    assert container(rendered.get("Job"))["command"] == ["rsp-gateway", "migrate"]
+    cron = rendered.get("CronJob")
+    assert container(cron)["command"] == ["rsp-gateway", "maintenance"]
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+
+
+def test_migration_is_a_pre_install_and_pre_upgrade_hook(
+    rendered: RenderedChart,
+) -> None:
+    job = rendered.get("Job", "gateway-migrate")["metadata"]["annotations"]
+    config = rendered.get("ConfigMap", "gateway-migrate")["metadata"]["annotations"]
+    for hook in (job, config):
+        assert hook["helm.sh/hook"] == "pre-install,pre-upgrade"
+        assert hook["helm.sh/hook-delete-policy"] == "before-hook-creation"
+    assert int(config["helm.sh/hook-weight"]) < int(job["helm.sh/hook-weight"])
+    assert "helm.sh/hook" not in rendered.get("ConfigMap", "gateway")["metadata"].get(
+        "annotations", {}
+    )
+
+
+def test_every_pod_is_locked_down_alike(rendered: RenderedChart) -> None:
+    specs = [
+        rendered.get("Deployment")["spec"]["template"]["spec"],
+        rendered.get("Job")["spec"]["template"]["spec"],
+        rendered.get("CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+    ]
+    for spec in specs:
+        assert spec["automountServiceAccountToken"] is False
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert spec["securityContext"]["runAsUser"] == 1000
+        (main,) = spec["containers"]
+        assert main["securityContext"]["readOnlyRootFilesystem"] is True
+        assert {"name": "tmp", "mountPath": "/tmp"} in main["volumeMounts"]
+        assert {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}} in spec["volumes"]
+    assert rendered.get("ServiceAccount")["automountServiceAccountToken"] is False
+
+
+def test_removing_optional_objects(default: RenderedChart) -> None:
+    rendered = _render(
+        "default",
+        {
+            "ingress": {"enabled": False},
+            "migration": {"enabled": False},
+            "maintenance": {"enabled": False},
+            "podDisruptionBudget": {"enabled": False},
+            "networkPolicy": {"enabled": False},
+        },
+    )
+    assert sorted(o["kind"] for o in rendered.objects) == [
+        "ConfigMap",
+        "Deployment",
+        "Service",
+        "ServiceAccount",
+    ]
+
+
+def test_prod_spreads_and_keeps_pods_available(prod: RenderedChart) -> None:
+    spec = prod.get("Deployment")["spec"]
+    assert spec["replicas"] == 3
+    pod = spec["template"]["spec"]
+    anti = pod["affinity"]["podAntiAffinity"]
+    assert list(anti) == ["requiredDuringSchedulingIgnoredDuringExecution"]
+    (spread,) = pod["topologySpreadConstraints"]
+    assert spread["topologyKey"] == "topology.kubernetes.io/zone"
+    assert spread["whenUnsatisfiable"] == "DoNotSchedule"
+    pdb = prod.get("PodDisruptionBudget")["spec"]
+    assert pdb["maxUnavailable"] == 1
+    assert pdb["selector"]["matchLabels"] == spec["selector"]["matchLabels"]
+    annotations = prod.get("ServiceAccount")["metadata"]["annotations"]
+    assert annotations["iam.gke.io/gcp-service-account"].startswith("gateway@")
+
+
+# NetworkPolicy
+
+
+def _egress_ports(rendered: RenderedChart) -> dict[int, list[dict[str, Any]]]:
+    rules = rendered.get("NetworkPolicy")["spec"]["egress"]
+    return {p["port"]: rule.get("to", []) for rule in rules for p in rule["ports"]}
+
+
+def test_network_policy_admits_only_the_ingress_and_platform(
+    prod: RenderedChart,
+) -> None:
+    spec = prod.get("NetworkPolicy")["spec"]
+    assert spec["policyTypes"] == ["Ingress", "Egress"]
+    assert spec["podSelector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "gateway",
+        "app.kubernetes.io/instance": "gateway",
+    }
+    (rule,) = spec["ingress"]
+    assert rule["ports"] == [{"port": "http", "protocol": "TCP"}]
+    controller, own_namespace, *platform = rule["from"]
+    assert controller == {
+        "namespaceSelector": {
+            "matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}
+        },
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}},
+    }
+    assert own_namespace == {"podSelector": {}}
+    assert [p["namespaceSelector"]["matchLabels"] for p in platform] == [
+        {"kubernetes.io/metadata.name": n}
+        for n in ("nublado", "tap", "portal", "science-platform-operator")
+    ]
+
+
+def test_network_policy_egress_in_prod(prod: RenderedChart) -> None:
+    ports = _egress_ports(prod)
+    assert set(ports) == {53, 5432, 6378, 443}
+    assert ports[5432] == [{"ipBlock": {"cidr": "10.88.0.3/32"}}]
+    assert ports[6378] == [{"ipBlock": {"cidr": "10.88.1.4/32"}}]
+    assert ports[53] == ports[443] == []
+
+
+def test_network_policy_egress_by_default(default: RenderedChart) -> None:
+    assert set(_egress_ports(default)) == {53, 5432}
