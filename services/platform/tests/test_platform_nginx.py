@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from click.testing import CliRunner
 from platform_stubs import (
     GOOD_TOKEN,
     SESSION_COOKIE,
@@ -28,6 +29,7 @@ from platform_stubs import (
     serve_stub_gateway,
     serve_stub_service,
 )
+from rsp_platform.cli import main
 from rsp_platform.nginx import (
     NginxError,
     NginxSettings,
@@ -370,3 +372,23 @@ def test_websocket_upgrade_on_notebook_routes_only(ingress: Ingress) -> None:
     assert lab["connection"] == "upgrade"
     tap = ingress.upstream_headers("/api/tap/sync", headers=upgrade)
     assert "upgrade" not in tap
+
+
+def test_cli_prints_the_config() -> None:
+    result = CliRunner().invoke(
+        main, ["nginx", "--stdout", "--port", "8123", "--enable", "tap"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "listen 127.0.0.1:8123;" in result.output
+    assert "location /api/tap/ {" in result.output
+
+
+@requires_nginx
+def test_cli_writes_and_checks_the_config(tmp_path: Path) -> None:
+    prefix = tmp_path / "nginx"
+    result = CliRunner().invoke(main, ["nginx", "--prefix", str(prefix), "--check"])
+    assert result.exit_code == 0, result.output
+    assert (prefix / "nginx.conf").is_file()
+    bad = CliRunner().invoke(main, ["nginx", "--stdout", "--enable", "nope"])
+    assert bad.exit_code == 1
+    assert "unknown service 'nope'" in bad.output

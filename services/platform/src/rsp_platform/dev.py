@@ -30,7 +30,13 @@ from honcho.environ import parse_procfile
 from honcho.manager import Manager
 from honcho.printer import Printer
 
-from .nginx import NginxSettings, default_worker_user, nginx_command, write_nginx_config
+from .nginx import (
+    NginxSettings,
+    check_nginx_config,
+    default_worker_user,
+    nginx_command,
+    write_nginx_config,
+)
 
 __all__ = [
     "BOOTSTRAP_TOKEN_ENV",
@@ -262,6 +268,7 @@ def prepare(
     process_env = process_environment(env, token, environ)
     migrate(process_env)
     write_nginx_config(env.nginx_settings())
+    check_nginx_config(env.nginx_settings())
     env.procfile.write_text(procfile_text(env))
     return process_env, token_source
 
