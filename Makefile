@@ -14,7 +14,7 @@ export UV_PYTHON_DOWNLOADS := never
 
 # Every Python package of the repository, type-checked one at a time.
 PACKAGES := $(wildcard services/*/src services/*/tests operator/*/src operator/*/tests)
-TOP_LEVEL_TESTS := $(wildcard tests)
+TOP_LEVEL := $(wildcard tests benchmarks)
 BENCHMARKS := $(sort $(wildcard benchmarks/*))
 
 .PHONY: help bootstrap dev test lint format typecheck pytest bench clean distclean
@@ -42,7 +42,7 @@ format:  ## Fix what ruff can fix and format the code
 	$(BIN)/ruff format .
 
 typecheck:  ## mypy --strict on every package
-	@failed=""; for package in $(PACKAGES) $(TOP_LEVEL_TESTS); do \
+	@failed=""; for package in $(PACKAGES) $(TOP_LEVEL); do \
 		echo "mypy --strict $$package"; \
 		$(BIN)/mypy --strict "$$package" || failed="$$failed $$package"; \
 	done; \
