@@ -636,3 +636,15 @@ def test_network_policy_egress_in_prod(prod: RenderedChart) -> None:
 
 def test_network_policy_egress_by_default(default: RenderedChart) -> None:
     assert set(_egress_ports(default)) == {53, 5432}
+
+
+def test_long_release_names_stay_within_kubernetes_limits() -> None:
+    release = "x" * 53  # the longest name Helm accepts for a release
+    helm.validate_release_name(release)
+    rendered = render_chart(CHART, release=release, namespace=NAMESPACE)
+    assert_valid(rendered.objects)
+    for obj in rendered.objects:
+        limit = 52 if obj["kind"] == "CronJob" else 63
+        assert len(obj["metadata"]["name"]) <= limit, obj["metadata"]["name"]
+        for value in obj["metadata"]["labels"].values():
+            assert len(value) <= 63
