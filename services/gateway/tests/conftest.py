@@ -47,7 +47,9 @@ from rsp_gateway.models.userinfo import Group, UserInfo
 from rsp_gateway.services.token import TokenService
 from rsp_gateway.storage.database import create_database_engine, migrate_database
 
-pytest_plugins = ["support.fake_github"]
+# Fixtures kept in their own modules, imported so that pytest finds them here
+# (pytest_plugins is refused in a conftest below the rootdir).
+from support.fake_github import fake_github, fake_github_server  # noqa: F401
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "RSP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
