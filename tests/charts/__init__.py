@@ -3,10 +3,18 @@
 Every chart of ``charts/`` (and later the umbrella chart) is tested through
 these modules:
 
-- :mod:`tests.charts.rendering`: render a chart into Kubernetes objects.
+- :mod:`tests.charts.rendering`: render a chart into Kubernetes objects;
+  ``helm lint``.
 - :mod:`tests.charts.kubeschema`: validate objects against the Kubernetes
-  OpenAPI schemas (strict), custom resources through a pluggable hook.
-- :mod:`tests.charts.golden`: compare rendered objects with golden files.
+  OpenAPI schemas (strict), custom resources through a pluggable hook
+  (:func:`~tests.charts.kubeschema.crd_validator` builds one from CRDs).
+- :mod:`tests.charts.golden`: compare rendered objects with golden files
+  (``UPDATE_GOLDEN=1`` rewrites them).
 - :mod:`tests.charts.policy`: the platform's rules for every workload.
 - :mod:`tests.charts.secret_scan`: find secret values in rendered objects.
+- :mod:`tests.charts.conventions`: values documented field by field, values
+  schema closed at every level.
+
+``test_all_charts.py`` applies the conventions, schemas and policy to every
+chart's defaults; each chart adds its own tests (``test_gateway_chart.py``).
 """
