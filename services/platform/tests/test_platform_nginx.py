@@ -392,3 +392,20 @@ def test_cli_writes_and_checks_the_config(tmp_path: Path) -> None:
     bad = CliRunner().invoke(main, ["nginx", "--stdout", "--enable", "nope"])
     assert bad.exit_code == 1
     assert "unknown service 'nope'" in bad.output
+
+
+def test_cors_preflight_reaches_the_gateway_as_such(ingress: Ingress) -> None:
+    origin = f"http://127.0.0.1:{ingress.port}"
+    preflight = {"Origin": origin, "Access-Control-Request-Method": "POST"}
+    status, _, body = ingress.request(
+        "/api/tap/async", method="OPTIONS", headers=preflight
+    )
+    assert status == 200
+    assert json.loads(body)["method"] == "OPTIONS"
+    _, asked = ingress.gateway.last("/ingress/auth")
+    assert asked["x-original-method"] == "OPTIONS"
+    assert asked["origin"] == origin
+    assert asked["access-control-request-method"] == "POST"
+    foreign = {**preflight, "Origin": "https://evil.example"}
+    status, _, _ = ingress.request("/api/tap/async", method="OPTIONS", headers=foreign)
+    assert status == 401
