@@ -49,6 +49,8 @@ class ProcessContext:
     last_used: LastUsedRecorder
     token_hasher: TokenHasher
     child_locks: dict[ChildKey, asyncio.Lock] = field(default_factory=dict)
+    shared_token_service: TokenService | None = None
+    """The token service without a request-bound logger, made once (hot path)."""
 
     @classmethod
     async def from_config(
@@ -131,9 +133,15 @@ class Factory:
         return self._context.config
 
     def create_token_service(self, logger: BoundLogger | None = None) -> TokenService:
-        """The token service."""
+        """The token service (logging with ``logger`` if given).
+
+        Without a logger the process-wide instance is returned: the service
+        keeps no per-request state, and the ingress path saves building it.
+        """
         context = self._context
-        return TokenService(
+        if logger is None and context.shared_token_service is not None:
+            return context.shared_token_service
+        service = TokenService(
             config=context.config,
             sessions=context.sessions,
             cache=context.token_cache,
@@ -142,6 +150,9 @@ class Factory:
             child_locks=context.child_locks,
             logger=logger or structlog.get_logger("rsp_gateway"),
         )
+        if logger is None:
+            context.shared_token_service = service
+        return service
 
     def create_user_info_service(self) -> UserInfoService:
         """The service that answers who a user is."""
