@@ -18,6 +18,7 @@ from rsp_gateway.models.token import Token, TokenData
 from rsp_gateway.models.userinfo import UserInfo
 from rsp_gateway.services.token import TokenService
 from rsp_gateway.storage.cache import CachedToken, TokenCache
+from rsp_gateway.storage.fanout import TokenEventChannel
 from sqlalchemy import event
 
 SCOPES = ["read:tap", "user:token", "exec:notebook"]
@@ -270,3 +271,19 @@ async def test_redis_down_still_serves_from_database(
         await context.aclose()
     output = capsys.readouterr().out
     assert "Token event subscription lost" in output
+
+
+async def test_subscription_stays_healthy_across_pings(
+    redis_url: str, redis_prefix: str
+) -> None:
+    channel = TokenEventChannel(
+        redis_url, prefix=redis_prefix, secret="k" * 32, ping_interval=0.05
+    )
+    channel.start()
+    try:
+        async with asyncio.timeout(5):
+            assert await channel.wait_subscribed()
+        await asyncio.sleep(0.5)  # ten ping intervals
+        assert channel.healthy
+    finally:
+        await channel.aclose()

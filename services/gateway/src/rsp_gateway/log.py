@@ -14,7 +14,7 @@ import re
 import secrets
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -42,31 +42,43 @@ def _redact_processor(
     return event_dict
 
 
-class _StdoutLogger:
-    """Writes each rendered line to the current ``sys.stdout``."""
+def _stream(to_stderr: bool) -> TextIO:
+    # Looked up at each write: test runners replace the streams.
+    return sys.stderr if to_stderr else sys.stdout
+
+
+class _LineLogger:
+    """Writes each rendered line to the current standard output (or error)."""
+
+    def __init__(self, to_stderr: bool) -> None:
+        self._to_stderr = to_stderr
 
     def msg(self, message: str) -> None:
-        stream = sys.stdout
+        stream = _stream(self._to_stderr)
         stream.write(message + "\n")
         stream.flush()
 
     debug = info = warning = warn = error = critical = exception = log = msg
 
 
-def _stdout_logger(*_args: Any) -> _StdoutLogger:
-    return _StdoutLogger()
+class _LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that follows ``sys.stdout``/``sys.stderr`` if replaced."""
 
-
-class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """A stream handler that follows ``sys.stdout`` if it is replaced."""
+    def __init__(self, to_stderr: bool) -> None:
+        super().__init__()
+        self._to_stderr = to_stderr
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.stream = sys.stdout
+        self.stream = _stream(self._to_stderr)
         super().emit(record)
 
 
-def configure_logging(config: Config) -> None:
-    """Configure structlog and the standard library from the configuration."""
+def configure_logging(config: Config, *, to_stderr: bool = False) -> None:
+    """Configure structlog and the standard library from the configuration.
+
+    The server logs to standard output; the CLI to standard error, keeping
+    its output (tokens) clean for scripts.
+    """
     level = logging.getLevelNamesMapping()[config.log_level]
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -83,10 +95,10 @@ def configure_logging(config: Config) -> None:
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=_stdout_logger,
+        logger_factory=lambda *_args: _LineLogger(to_stderr),
         cache_logger_on_first_use=True,
     )
-    handler = _StdoutHandler()
+    handler = _LineHandler(to_stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processors=[
@@ -97,14 +109,20 @@ def configure_logging(config: Config) -> None:
         )
     )
     root = logging.getLogger()
-    for old in [h for h in root.handlers if isinstance(h, _StdoutHandler)]:
+    for old in [h for h in root.handlers if isinstance(h, _LineHandler)]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        # Render uvicorn's records like ours, but leave a logger that
+        # uvicorn turned off (``--no-access-log``) off: access logs cost
+        # time on the ingress hot path.
         uvicorn_logger = logging.getLogger(name)
-        uvicorn_logger.handlers.clear()
-        uvicorn_logger.propagate = True
+        if uvicorn_logger.handlers:
+            uvicorn_logger.handlers.clear()
+            uvicorn_logger.propagate = True
+        uvicorn_logger.setLevel(level)
+    logging.getLogger("alembic.runtime.migration").setLevel(max(level, logging.WARNING))
 
 
 class RequestIdMiddleware:

@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 __all__ = ["TokenEventChannel"]
 
 _TOMBSTONE = "-"
-_PING_INTERVAL = 2.0
 _ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
 
@@ -62,9 +61,14 @@ class TokenEventChannel:
     secret
         Key from which child tokens kept in Redis are encrypted, so that
         Redis never holds a usable token in clear.
+    ping_interval
+        Seconds between pings on the subscription; three intervals without
+        any answer count as a lost subscription.
     """
 
-    def __init__(self, url: str, *, prefix: str, secret: str) -> None:
+    def __init__(
+        self, url: str, *, prefix: str, secret: str, ping_interval: float = 2.0
+    ) -> None:
         options: dict[str, Any] = {
             "decode_responses": True,
             "socket_connect_timeout": 0.5,
@@ -75,6 +79,7 @@ class TokenEventChannel:
             url, client_name=f"{prefix}:events", **options
         )
         self._prefix = prefix
+        self._ping_interval = ping_interval
         self._channel_name = f"{prefix}:events"
         derived = hmac.digest(
             secret.encode(), b"rsp-gateway child token cache", "sha256"
@@ -230,11 +235,16 @@ class TokenEventChannel:
             pubsub = self._subscriber.pubsub()
             try:
                 await pubsub.subscribe(self._channel_name)
-                last_ping = last_pong = loop.time()
+                last_ping = last_seen = loop.time()
                 while True:
-                    message = await pubsub.get_message(timeout=0.5)
+                    message = await pubsub.get_message(
+                        timeout=min(0.5, self._ping_interval)
+                    )
                     now = loop.time()
                     if message is not None:
+                        # Any answer, pongs included (whose shape varies
+                        # with the protocol version), proves the link alive.
+                        last_seen = now
                         kind = message["type"]
                         if kind == "message":
                             self._handle(message["data"])
@@ -242,12 +252,10 @@ class TokenEventChannel:
                             self._set_healthy(healthy=True)
                             backoff = 0.1
                             self._logger.info("Subscribed to token events")
-                        elif kind == "pong":
-                            last_pong = now
-                    if now - last_ping >= _PING_INTERVAL:
+                    if now - last_ping >= self._ping_interval:
                         await pubsub.ping()
                         last_ping = now
-                    if now - last_pong > 3 * _PING_INTERVAL:
+                    if now - last_seen > 3 * self._ping_interval:
                         raise TimeoutError("Redis stopped answering pings")
             except _ERRORS as e:
                 if self._healthy or backoff == 0.1:
