@@ -16,6 +16,7 @@ from rsp_gateway.config import Config
 from rsp_gateway.factory import Factory, ProcessContext
 from rsp_gateway.models.token import Token, TokenData
 from rsp_gateway.models.userinfo import UserInfo
+from rsp_gateway.schema import TokenRecord
 from rsp_gateway.services.token import TokenService
 from rsp_gateway.storage.cache import CachedToken, TokenCache
 from rsp_gateway.storage.fanout import TokenEventChannel
@@ -287,3 +288,21 @@ async def test_subscription_stays_healthy_across_pings(
         assert channel.healthy
     finally:
         await channel.aclose()
+
+
+async def test_last_use_is_written_at_shutdown(
+    make_config: Callable[..., Config],
+) -> None:
+    context = await ProcessContext.from_config(make_config(redis_url=None))
+    service = _service(context)
+    token, _ = await _login(service)
+    assert await service.validate(token) is not None
+    await context.aclose()
+    check = await ProcessContext.from_config(make_config(redis_url=None))
+    try:
+        async with check.sessions() as session:
+            record = await session.get(TokenRecord, token.key)
+        assert record is not None
+        assert record.last_used is not None
+    finally:
+        await check.aclose()

@@ -196,7 +196,7 @@ def load_config() -> Config:
         Listing every invalid field, its location and why.
     """
     try:
-        return Config()  # type: ignore[call-arg]
+        return Config()
     except ValidationError as e:
         lines = []
         for err in e.errors():
