@@ -29,6 +29,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CURSOR_RE = re.compile(r"^(p?)(\d{1,20})_(\d{1,20})$")
 
 
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def parse_cursor(value: str) -> HistoryCursor:
     """Read a cursor string.
 
@@ -88,6 +92,30 @@ class TokenHistoryLister:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+
+    @staticmethod
+    def filter(
+        *,
+        username: str | None,
+        key: str | None,
+        token_type: str | None,
+        ip_address: str | None,
+        since: datetime | None,
+        until: datetime | None,
+    ) -> HistoryFilter:
+        """A checked filter (the IP address is checked by the query)."""
+        if token_type is not None and token_type not in TokenType.__members__:
+            raise InputError(
+                f"Unknown token type {token_type}", location="query", field="token_type"
+            )
+        return HistoryFilter(
+            username=username,
+            key=key,
+            token_type=token_type,
+            ip_address=ip_address,
+            since=_as_utc(since) if since else None,
+            until=_as_utc(until) if until else None,
+        )
 
     async def page(
         self, where: HistoryFilter, *, cursor: str | None, limit: int | None

@@ -39,7 +39,7 @@ from ..models.token import (
 from ..models.userinfo import UserInfo
 from ..schema import TokenRecord
 from ..storage.cache import ChildKey, TokenCache
-from ..storage.history import HistoryFilter, TokenChangeHistoryStore
+from ..storage.history import TokenChangeHistoryStore
 from ..storage.last_used import LastUsedRecorder
 from ..storage.token import TokenStore
 from .delegation import ChildTokenProvider
@@ -48,7 +48,6 @@ from .token_rules import (
     INTERNAL_ACTOR,
     TokenHasher,
     TokenRules,
-    as_utc,
     clean_ip,
     identity_of,
 )
@@ -167,27 +166,7 @@ class TokenService:
 
         The caller must hold ``admin:token``.
         """
-        self._rules.check_admin(auth, "Creating tokens for other users")
-        self._rules.check_username(request.username)
-        match request.token_type:
-            case TokenType.service if not request.username.startswith("bot-"):
-                raise InputError(
-                    "Service tokens are only for bot-* users",
-                    location="body",
-                    field="username",
-                )
-            case TokenType.user if not request.token_name:
-                raise InputError(
-                    "User tokens need a token_name", location="body", field="token_name"
-                )
-            case TokenType.service | TokenType.user:
-                pass
-            case _:
-                raise InputError(
-                    "Only service and user tokens can be created here",
-                    location="body",
-                    field="token_type",
-                )
+        self._rules.check_admin_request(auth, request)
         identity = UserInfo(
             username=request.username,
             name=request.name,
@@ -373,22 +352,7 @@ class TokenService:
         return [self._info(r) for r in records if not _expired(r)]
 
     def _info(self, record: TokenRecord) -> TokenInfo:
-        last_used = record.last_used
-        pending = self._last_used.pending(record.key)
-        if pending is not None and (last_used is None or pending > last_used):
-            last_used = pending
-        return TokenInfo(
-            token=record.key,
-            username=record.username,
-            token_type=TokenType(record.token_type),
-            scopes=sorted(record.scopes),
-            service=record.service,
-            created=record.created,
-            expires=record.expires,
-            last_used=last_used,
-            parent=record.parent,
-            token_name=record.token_name,
-        )
+        return TokenStore.to_info(record, self._last_used.pending(record.key))
 
     # Changes ------------------------------------------------------------
 
@@ -557,17 +521,13 @@ class TokenService:
             self._rules.check_admin(auth, "Token history of all users")
         else:
             self._rules.check_may_read(auth, username)
-        if token_type is not None and token_type not in TokenType.__members__:
-            raise InputError(
-                f"Unknown token type {token_type}", location="query", field="token_type"
-            )
-        where = HistoryFilter(
+        where = TokenHistoryLister.filter(
             username=username,
             key=key,
             token_type=token_type,
             ip_address=ip_address,
-            since=as_utc(since) if since else None,
-            until=as_utc(until) if until else None,
+            since=since,
+            until=until,
         )
         lister = TokenHistoryLister(self._sessions)
         return await lister.page(where, cursor=cursor, limit=limit)

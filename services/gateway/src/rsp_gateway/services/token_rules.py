@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from ..config import Config
 from ..exceptions import InputError, InsufficientScopeError, PermissionDeniedError
-from ..models.token import TokenData, TokenType
+from ..models.token import AdminTokenRequest, TokenData, TokenType
 from ..models.userinfo import USERNAME_RE, UserInfo
 
 __all__ = [
@@ -130,6 +130,31 @@ class TokenRules:
         """The caller holds ``admin:token``."""
         if ADMIN_SCOPE not in auth.scopes:
             raise PermissionDeniedError(f"{action} needs admin:token")
+
+    @classmethod
+    def check_admin_request(cls, auth: TokenData, request: AdminTokenRequest) -> None:
+        """An admin asks for a service token for a ``bot-*`` user, or a user token."""
+        cls.check_admin(auth, "Creating tokens for other users")
+        cls.check_username(request.username)
+        match request.token_type:
+            case TokenType.service if not request.username.startswith("bot-"):
+                raise InputError(
+                    "Service tokens are only for bot-* users",
+                    location="body",
+                    field="username",
+                )
+            case TokenType.user if not request.token_name:
+                raise InputError(
+                    "User tokens need a token_name", location="body", field="token_name"
+                )
+            case TokenType.service | TokenType.user:
+                pass
+            case _:
+                raise InputError(
+                    "Only service and user tokens can be created here",
+                    location="body",
+                    field="token_type",
+                )
 
     @staticmethod
     def check_username(username: str) -> None:

@@ -9,7 +9,7 @@ from typing import cast
 from sqlalchemy import Table, bindparam, case, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..models.token import TokenData, TokenType
+from ..models.token import TokenData, TokenInfo, TokenType
 from ..models.userinfo import Group
 from ..schema import TokenRecord
 from ..schema.base import UtcDateTime
@@ -22,6 +22,25 @@ class TokenStore:
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+
+    @staticmethod
+    def to_info(record: TokenRecord, pending_use: datetime | None = None) -> TokenInfo:
+        """The API view of a token row, with a use not yet written if newer."""
+        last_used = record.last_used
+        if pending_use is not None and (last_used is None or pending_use > last_used):
+            last_used = pending_use
+        return TokenInfo(
+            token=record.key,
+            username=record.username,
+            token_type=TokenType(record.token_type),
+            scopes=sorted(record.scopes),
+            service=record.service,
+            created=record.created,
+            expires=record.expires,
+            last_used=last_used,
+            parent=record.parent,
+            token_name=record.token_name,
+        )
 
     @staticmethod
     def to_data(record: TokenRecord) -> TokenData:
