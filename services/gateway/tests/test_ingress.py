@@ -69,6 +69,17 @@ async def test_email_absent_when_unknown(
     assert "X-Auth-Request-Email" not in response.headers
 
 
+async def test_email_a_header_cannot_carry_is_left_out(
+    client: AsyncClient, make_session: MakeSession
+) -> None:
+    for email in ("josé@example.org", "a@b.org\r\nX-Evil: 1"):
+        token = await make_session("alice", ["read:tap"], email=email)
+        response = await client.get(AUTH, params=TAP, headers=_bearer(token))
+        assert response.status_code == 200
+        assert "X-Auth-Request-Email" not in response.headers
+        assert "X-Evil" not in response.headers
+
+
 @pytest.mark.parametrize(
     "make_headers",
     [

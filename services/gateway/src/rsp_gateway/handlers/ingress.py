@@ -213,7 +213,9 @@ def _split_cookies(header: str | None, name: str) -> tuple[str | None, str | Non
 
 
 def _header_value(value: str) -> str:
-    return _UNSAFE_HEADER_CHARS.sub("", value)
+    """Text safe in a header: no control characters, ASCII only."""
+    cleaned = _UNSAFE_HEADER_CHARS.sub("", value)
+    return cleaned.encode("ascii", "replace").decode("ascii")
 
 
 def _pass_through(
@@ -376,8 +378,9 @@ async def ingress_auth(request: Request) -> Response:
 
     answer = _pass_through(headers, other_cookies, token if from_header else None)
     answer["X-Auth-Request-User"] = data.username
-    if data.email:
-        answer["X-Auth-Request-Email"] = _header_value(data.email)
+    if data.email and data.email.isascii() and data.email.isprintable():
+        # An address that a header cannot carry exactly is better left out.
+        answer["X-Auth-Request-Email"] = data.email
     if delegated is not None:
         answer["X-Auth-Request-Token"] = str(delegated)
         if params.delegate_to:
