@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import tomllib
 from pathlib import Path
 from typing import Any
 
+import click
 import helm_python as helm
 import pytest
 import yaml
 from click.testing import CliRunner
+from rsp_gateway.cli import main as gateway_cli
 from rsp_gateway.config import DEFAULT_SCOPES, Config, GitHubConfig, load_config
 from rsp_gateway.handlers.health import HEALTH_PATH
 from rsp_platform.cli import main as platform_cli
@@ -40,6 +43,7 @@ from tests.charts.golden import compare_golden, updating
 from tests.charts.kubeschema import assert_valid
 from tests.charts.policy import assert_policy
 from tests.charts.rendering import (
+    REPO_ROOT,
     RenderedChart,
     lint_chart,
     load_values,
@@ -50,6 +54,7 @@ from tests.charts.secret_scan import find_secret_values
 pytestmark = pytest.mark.helm
 
 NAMESPACE = "gateway"
+GATEWAY_PROJECT = REPO_ROOT / "services" / "gateway"
 VARIANTS = {"default": (), "prod": (PROD_VALUES,)}
 
 
@@ -525,6 +530,16 @@ def test_jobs_run_the_gateway_cli(rendered: RenderedChart) -> None:
     cron = rendered.get("CronJob")
     assert container(cron)["command"] == ["rsp-gateway", "maintenance"]
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+
+
+def test_jobs_run_commands_the_gateway_cli_has(rendered: RenderedChart) -> None:
+    pyproject = tomllib.loads((GATEWAY_PROJECT / "pyproject.toml").read_text())
+    assert pyproject["project"]["scripts"]["rsp-gateway"] == "rsp_gateway.cli:main"
+    assert isinstance(gateway_cli, click.Group)
+    for kind in ("Job", "CronJob"):
+        program, command = container(rendered.of_kind(kind)[0])["command"]
+        assert program == "rsp-gateway"
+        assert command in gateway_cli.commands
 
 
 def test_migration_is_a_pre_install_and_pre_upgrade_hook(
