@@ -54,7 +54,7 @@
     const date = new Date(seconds * 1000);
     const iso = date.toISOString();
     return el("time", { datetime: iso, title: date.toString() },
-      iso.slice(0, 16).replace("T", " ") + " UTC");
+      iso.slice(0, 16).replace("T", " "));
   }
 
   function scopeList(scopes) {
@@ -217,7 +217,8 @@
         el("div", { class: "table-wrap" },
           el("table", { "aria-labelledby": headingId },
             el("thead", {}, el("tr", {},
-              ["Name", "Token", "Scopes", "Created", "Last used", "Expires", "Actions"]
+              ["Name", "Token", "Scopes", "Created (UTC)", "Last used (UTC)", "Expires (UTC)",
+                "Actions"]
                 .map((h) => el("th", { scope: "col" }, h)))),
             el("tbody", {}, members.map(tokenRow))))));
     }
