@@ -163,6 +163,8 @@ async def test_create_token_refuses_bad_bodies(
         {"token_name": ""},
         {"token_name": "   "},
         {"token_name": "x" * 65},
+        {"token_name": "nul\u0000byte"},
+        {"token_name": "line\nbreak"},
         {"token_name": "past", "expires": _in(-1)},
         {"token_name": "ok", "token_type": "service"},
         {"token_name": "ok", "scopes": "read:tap"},
@@ -214,6 +216,30 @@ async def test_modify_user_token(
     again = await client.get(location, headers=bearer(session))
     assert again.json()["token_name"] == "new"
     assert again.json()["expires"] is None
+
+
+async def test_modify_refuses_bad_bodies(
+    client: AsyncClient, make_session: MakeSession
+) -> None:
+    session = await make_session("alice")
+    created = await client.post(
+        f"{API}/users/alice/tokens", headers=bearer(session), json={"token_name": "a"}
+    )
+    for body in (
+        {"token_name": ""},
+        {"token_name": "   "},
+        {"token_name": "nul\u0000"},
+        {"token_name": "x" * 65},
+        {"expires": _in(-1)},
+        {"token_type": "service"},
+        {"scopes": "read:tap"},
+    ):
+        r = await client.patch(
+            created.headers["Location"], headers=bearer(session), json=body
+        )
+        assert r.status_code == 422, body
+    unchanged = await client.get(created.headers["Location"], headers=bearer(session))
+    assert unchanged.json()["token_name"] == "a"
 
 
 async def test_revoke_user_token(
@@ -317,6 +343,10 @@ async def test_admin_token_request_rules(
             "groups": [{"name": "", "id": 1}],
         },
         {"username": "bot-x", "token_type": "robot"},
+        {"username": "bot-x", "token_type": "service", "name": "x" * 257},
+        {"username": "bot-x", "token_type": "service", "name": "nul\u0000"},
+        {"username": "bot-x", "token_type": "service", "email": "\u0000@x.org"},
+        {"username": "bot-x", "token_type": "user", "token_name": "\u0000"},
         {"token_type": "service"},
     ]
     for body in refused:

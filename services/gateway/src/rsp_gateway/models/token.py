@@ -12,6 +12,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .text import PersonText, TokenName
 from .timestamp import Timestamp
 from .userinfo import Group
 
@@ -147,7 +148,7 @@ class UserTokenRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    token_name: Annotated[str, Field(min_length=1, max_length=64, description="Name of the token")]
+    token_name: Annotated[TokenName, Field(description="Name of the token")]
     scopes: Annotated[list[str], Field(description="Scopes, a subset of the caller's")] = []
     expires: Annotated[Timestamp | None, Field(description="Expiry; none for no expiry")] = None
 
@@ -165,7 +166,7 @@ class UserTokenModifyRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    token_name: Annotated[str | None, Field(min_length=1, max_length=64)] = None
+    token_name: TokenName | None = None
     scopes: list[str] | None = None
     expires: Timestamp | None = None
 
@@ -177,11 +178,11 @@ class AdminTokenRequest(BaseModel):
 
     username: Annotated[str, Field(min_length=1, max_length=64, description="User to issue the token for")]
     token_type: Annotated[TokenType, Field(description="service or user")]
-    token_name: Annotated[str | None, Field(max_length=64)] = None
+    token_name: TokenName | None = None
     scopes: list[str] = []
     expires: Timestamp | None = None
-    name: str | None = None
-    email: str | None = None
+    name: PersonText | None = None
+    email: PersonText | None = None
     uid: Annotated[int | None, Field(ge=1, le=2**31 - 1)] = None
     gid: Annotated[int | None, Field(ge=1, le=2**31 - 1)] = None
     groups: list[Group] | None = None
