@@ -96,7 +96,9 @@ def configure_logging(config: Config, *, to_stderr: bool = False) -> None:
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=lambda *_args: _LineLogger(to_stderr),
-        cache_logger_on_first_use=True,
+        # Loggers follow a later configure() (tests, the CLI); the hot path
+        # logs only refusals, so the saving of caching does not matter.
+        cache_logger_on_first_use=False,
     )
     handler = _LineHandler(to_stderr)
     handler.setFormatter(

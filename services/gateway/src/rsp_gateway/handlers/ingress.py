@@ -387,7 +387,6 @@ async def ingress_auth(request: Request) -> Response:
             answer["X-Auth-Request-Service"] = params.delegate_to
         if params.use_authorization:
             answer["Authorization"] = f"Bearer {delegated}"
-    _logger.debug("Authorized", user=data.username, token_key=data.key)
     return Response(headers=answer)
 
 
