@@ -271,6 +271,8 @@ async def test_admin_history_spans_users_and_filters_by_username(
         "cursor=1_2",  # needs a limit
         "cursor=p_1&limit=2",
         "cursor=99999999999999999999999_1&limit=2",
+        "cursor=0_10000000000000000000&limit=1",
+        "cursor=p1_9223372036854775808&limit=1",
         "since=yesterday",
         "until=2024-13-45",
         "since=0001-01-01T00:00:00%2B01:00",

@@ -40,8 +40,9 @@ API_PREFIX = "/auth/api/v1"
 KEY_PATTERN = r"^[A-Za-z0-9_-]{22}$"
 """Shape of a token key (the part between ``gt-`` and the dot)."""
 
-CURSOR_PATTERN = r"^p?[0-9]{1,20}_[0-9]{1,20}$"
-"""Shape of a history cursor: ``[p]<time>_<id>``."""
+CURSOR_PATTERN = r"^p?[0-9]{1,18}_[0-9]{1,18}$"
+"""Shape of a history cursor: ``[p]<time>_<id>``, each small enough for a
+64-bit database integer."""
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorModel, "description": "No valid token or session"},
