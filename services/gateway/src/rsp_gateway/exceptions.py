@@ -14,6 +14,7 @@ __all__ = [
     "DatabaseSchemaError",
     "GatewayError",
     "InputError",
+    "InsufficientScopeError",
     "InvalidCSRFError",
     "InvalidReturnURLError",
     "InvalidTokenError",
@@ -22,7 +23,6 @@ __all__ = [
     "NoScopesError",
     "NotFoundError",
     "PermissionDeniedError",
-    "InsufficientScopeError",
     "UpstreamError",
 ]
 
@@ -33,7 +33,9 @@ class GatewayError(Exception):
     status_code: ClassVar[int] = 400
     error: ClassVar[str] = "invalid_request"
 
-    def __init__(self, message: str, *, location: str | None = None, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, location: str | None = None, field: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.location = location
@@ -43,7 +45,9 @@ class GatewayError(Exception):
         """The body of the error response, in FastAPI's shape."""
         detail: dict[str, object] = {"msg": self.message, "type": self.error}
         if self.location:
-            detail["loc"] = [self.location, self.field] if self.field else [self.location]
+            detail["loc"] = (
+                [self.location, self.field] if self.field else [self.location]
+            )
         return [detail]
 
 
