@@ -210,7 +210,8 @@ async def test_history_permissions_and_bad_paging(
         await token_service.get_change_history(alice)
     with pytest.raises(PermissionDeniedError):
         await token_service.get_change_history(alice, username="bob")
-    for bad in ("x", "p12", "12_", "-1_2", "99999999999999999999_1"):
+    too_big = "1_" + "9" * 20
+    for bad in ("x", "p12", "12_", "-1_2", "99999999999999999999_1", too_big):
         with pytest.raises(InputError, match="cursor"):
             await token_service.get_change_history(
                 alice, username="alice", cursor=bad, limit=1

@@ -26,6 +26,8 @@ MAX_HISTORY_LIMIT = 1000
 """Largest page a caller may ask for."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_ID = 2**63 - 1
+"""Ids are 64-bit integers in the database; a larger one is no cursor of ours."""
 _CURSOR_RE = re.compile(r"^(p?)(\d{1,20})_(\d{1,20})$")
 
 
@@ -50,9 +52,10 @@ def parse_cursor(value: str) -> HistoryCursor:
         raise InputError(
             f"Invalid cursor {value!r}", location="query", field="cursor"
         ) from None
-    return HistoryCursor(
-        time=time, id=int(match.group(3)), previous=bool(match.group(1))
-    )
+    entry_id = int(match.group(3))
+    if entry_id > _MAX_ID:
+        raise InputError(f"Invalid cursor {value!r}", location="query", field="cursor")
+    return HistoryCursor(time=time, id=entry_id, previous=bool(match.group(1)))
 
 
 def format_cursor(cursor: HistoryCursor) -> str:
