@@ -26,16 +26,23 @@ class SessionCookieCodec:
         self._fernet = Fernet(key)
 
     def encode(self, state: SessionState) -> str:
-        """Encrypt the state into a cookie value."""
+        """Encrypt the state into a cookie value.
+
+        The base64 padding is dropped: ``=`` is not a legal cookie octet, and
+        with it Starlette would quote the value, which readers of the raw
+        ``Cookie`` header (the ingress subrequest) would then have to undo.
+        """
         data = state.model_dump_json(exclude_none=True).encode()
-        return self._fernet.encrypt(data).decode()
+        return self._fernet.encrypt(data).decode().rstrip("=")
 
     def decode(self, value: str | None) -> SessionState:
-        """Decrypt a cookie value; a missing, forged or stale cookie is an empty state."""
+        """Decrypt a cookie value; missing, forged or stale gives an empty state."""
+        value = (value or "").strip().strip('"').rstrip("=")
         if not value:
             return SessionState()
+        padded = value + "=" * (-len(value) % 4)
         try:
-            data = self._fernet.decrypt(value.encode())
+            data = self._fernet.decrypt(padded.encode())
             return SessionState.model_validate_json(data)
         except (InvalidToken, ValidationError, ValueError):
             return SessionState()
