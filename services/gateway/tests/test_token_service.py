@@ -757,3 +757,26 @@ async def test_widening_keeps_children(
     )
     assert await token_service.validate(child) is not None
     assert (await _data(token_service, token)).scopes == {"read:tap", "read:image"}
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "x" * 200, "Upper", ""])
+async def test_odd_names_and_keys_are_refused_not_crashes(
+    token_service: TokenService, make_session: MakeSession, bad: str
+) -> None:
+    admin = await _session_data(make_session, token_service, "root", ["admin:token"])
+    with pytest.raises(InputError):
+        await token_service.list_tokens(admin, bad)
+    with pytest.raises(InputError):
+        await token_service.get_change_history(admin, username=bad)
+    with pytest.raises(InputError):
+        await token_service.revoke_token(admin, bad, admin.key, ip_address=None)
+    with pytest.raises(NotFoundError):
+        await token_service.get_token_info(admin, "root", bad)
+    with pytest.raises(NotFoundError):
+        await token_service.revoke_token(admin, "root", bad, ip_address=None)
+    with pytest.raises(NotFoundError):
+        await token_service.modify_token(
+            admin, "root", bad, UserTokenModifyRequest(), ip_address=None
+        )
+    with pytest.raises(InputError):
+        await token_service.get_change_history(admin, key=bad)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ..exceptions import InputError
 from ..models.history import HistoryCursor, TokenChange, TokenChangeHistoryEntry
-from ..models.token import TokenType
+from ..models.token import Token, TokenType
 from ..schema import TokenChangeHistoryRecord
 from ..storage.history import HistoryFilter, HistoryPosition, TokenChangeHistoryStore
 
@@ -107,6 +107,10 @@ class TokenHistoryLister:
         until: datetime | None,
     ) -> HistoryFilter:
         """A checked filter (the IP address is checked by the query)."""
+        if key is not None and not Token.is_valid_key(key):
+            raise InputError(
+                f"Invalid token key {key!r}", location="query", field="key"
+            )
         if token_type is not None and token_type not in TokenType.__members__:
             raise InputError(
                 f"Unknown token type {token_type}", location="query", field="token_type"

@@ -322,6 +322,8 @@ class TokenService:
     ) -> TokenInfo:
         """Return one token's metadata (its owner or ``admin:token``)."""
         self._rules.check_may_read(auth, username)
+        if not Token.is_valid_key(key):
+            raise _not_found(username, key)
         async with self._sessions() as session:
             record = await TokenStore(session).get(key)
         if record is None or record.username != username or _expired(record):
@@ -372,6 +374,8 @@ class TokenService:
         (they would otherwise out-scope or outlive it).
         """
         self._rules.check_may_manage(auth, username)
+        if not Token.is_valid_key(key):
+            raise _not_found(username, key)
         scopes = None
         if request.scopes is not None:
             scopes = self._rules.grantable_scopes(auth, request.scopes)
@@ -439,6 +443,8 @@ class TokenService:
     ) -> None:
         """Revoke a token and, recursively, its children, at once everywhere."""
         self._rules.check_may_manage(auth, username)
+        if not Token.is_valid_key(key):
+            raise _not_found(username, key)
         async with self._sessions.begin() as session:
             record = await TokenStore(session).get(key)
             if record is None or record.username != username:

@@ -108,6 +108,7 @@ class TokenRules:
     @staticmethod
     def check_may_read(auth: TokenData, username: str) -> None:
         """The caller is ``username`` or holds ``admin:token``."""
+        TokenRules.check_username(username)
         if auth.username != username and ADMIN_SCOPE not in auth.scopes:
             raise PermissionDeniedError(
                 f"{auth.username} may not see the tokens of {username}"
@@ -116,6 +117,7 @@ class TokenRules:
     @staticmethod
     def check_may_manage(auth: TokenData, username: str) -> None:
         """The caller is ``username`` with ``user:token``, or holds ``admin:token``."""
+        TokenRules.check_username(username)
         if ADMIN_SCOPE in auth.scopes:
             return
         if auth.username != username:
