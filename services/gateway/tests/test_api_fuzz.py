@@ -7,7 +7,8 @@ services. No request may cause a server error, and answers must match the
 documented schemas.
 
 Examples per operation: ``RSP_FUZZ_EXAMPLES`` (default 25, seconds in all;
-set it to a few hundred for a thorough run).
+set it to a few hundred for a thorough run). The examples are the same on
+every run unless ``RSP_FUZZ_RANDOM`` is set.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from schemathesis.specs.openapi.checks import (
 from support.credentials import bearer
 
 EXAMPLES = int(os.environ.get("RSP_FUZZ_EXAMPLES", "25"))
+RANDOM = bool(os.environ.get("RSP_FUZZ_RANDOM"))
 
 FUZZ_USER = "someuser"
 """The user of the fuzzing token: the OpenAPI example user name, so that
@@ -78,7 +80,8 @@ async def fuzz_token(make_session: MakeSession) -> Token:
     max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=list(HealthCheck),
-    derandomize=True,
+    derandomize=not RANDOM,
+    database=None,
 )
 def test_api_never_fails(
     case: schemathesis.Case[Any], fuzz_app: FastAPI, fuzz_token: Token

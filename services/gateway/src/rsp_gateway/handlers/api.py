@@ -126,7 +126,7 @@ IpFilter = Annotated[
 
 
 def _token_service(context: RequestContext) -> TokenService:
-    return context.factory.create_token_service()
+    return context.factory.create_token_service(context.logger)
 
 
 def _token_url(username: str, key: str) -> str:
