@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import http.client
 import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
-from platform_stubs import free_port
+from dev_platform import http_get, running_platform
 from rsp_platform.dev import (
     DEV_GROUP_SCOPES,
     DevEnvironment,
@@ -26,7 +23,6 @@ from rsp_platform.dev import (
 )
 
 TOKEN_RE = re.compile(r"^gt-[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$")
-RSP_PLATFORM = Path(sys.executable).parent / "rsp-platform"
 
 
 def test_generated_tokens_have_the_gateways_format() -> None:
@@ -146,79 +142,27 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def _get(port: int, path: str) -> tuple[int, str]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, response.read().decode(errors="replace")
-    finally:
-        conn.close()
-
-
-def _wait_until_served(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(
-                f"rsp-platform dev exited ({process.returncode}):\n{log.read_text()}"
-            )
-        try:
-            status, _ = _get(port, "/login")
-        except OSError:
-            status = 0
-        if 0 < status < 500:
-            return
-        time.sleep(0.3)
-    pytest.fail(f"the platform did not answer /login:\n{log.read_text()}")
-
-
 def test_make_dev_runs_and_stops_cleanly(tmp_path: Path) -> None:
     if shutil.which("nginx", path=os.environ.get("PATH", "") + ":/usr/sbin") is None:
         pytest.skip(
             "nginx is not installed (scripts/bootstrap.sh installs it when root)"
         )
-    port, gateway_port = free_port(), free_port()
-    log = tmp_path / "dev.log"
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("RSP_")}
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                str(RSP_PLATFORM),
-                "dev",
-                "--port",
-                str(port),
-                "--gateway-port",
-                str(gateway_port),
-                "--state-dir",
-                str(tmp_path / ".dev"),
-            ],
-            cwd=tmp_path,
-            env=environ,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        try:
-            _wait_until_served(port, process, log)
-            status, body = _get(port, "/login")
-            assert status == 200, body
-            assert _get(port, "/ingress/auth")[0] == 404
-            assert _get(port, "/ingress/anonymous")[0] == 404
-            token = (tmp_path / ".dev" / "bootstrap-token").read_text().strip()
-            assert TOKEN_RE.match(token)
-            config = yaml.safe_load((tmp_path / ".dev" / "gateway.yaml").read_text())
-            assert config["base_url"] == f"http://localhost:{port}"
-            assert (tmp_path / ".dev" / "gateway.sqlite3").exists()
-            assert (tmp_path / ".dev" / "nginx" / "nginx.pid").exists()
-            children = _descendants(process.pid)
-            assert len(children) >= 3  # gateway, nginx master and worker at least
-            process.send_signal(signal.SIGINT)
-            assert process.wait(timeout=30) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+    with running_platform(tmp_path) as platform:
+        process, port, log = platform.process, platform.port, platform.log
+        status, body = http_get(port, "/login")
+        assert status == 200, body
+        assert http_get(port, "/ingress/auth")[0] == 404
+        assert http_get(port, "/ingress/anonymous")[0] == 404
+        token = (tmp_path / ".dev" / "bootstrap-token").read_text().strip()
+        assert TOKEN_RE.match(token)
+        config = yaml.safe_load((tmp_path / ".dev" / "gateway.yaml").read_text())
+        assert config["base_url"] == f"http://localhost:{port}"
+        assert (tmp_path / ".dev" / "gateway.sqlite3").exists()
+        assert (tmp_path / ".dev" / "nginx" / "nginx.pid").exists()
+        children = _descendants(process.pid)
+        assert len(children) >= 3  # gateway, nginx master and worker at least
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
     deadline = time.monotonic() + 10
     while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -1,0 +1,101 @@
+"""Running the local platform (``rsp-platform dev``) as a test would run it."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from platform_stubs import free_port
+
+__all__ = ["RSP_PLATFORM", "RunningPlatform", "http_get", "running_platform"]
+
+RSP_PLATFORM = Path(sys.executable).parent / "rsp-platform"
+
+
+@dataclass(frozen=True)
+class RunningPlatform:
+    """A local platform started by ``rsp-platform dev``."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    state_dir: Path
+    log: Path
+
+    @property
+    def url(self) -> str:
+        """The platform's base URL, as the browser sees it."""
+        return f"http://localhost:{self.port}"
+
+
+def http_get(port: int, path: str) -> tuple[int, str]:
+    """GET a path from the platform on loopback: (status, body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read().decode(errors="replace")
+    finally:
+        conn.close()
+
+
+def _wait_until_served(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(
+                f"rsp-platform dev exited ({process.returncode}):\n{log.read_text()}"
+            )
+        try:
+            status, _ = http_get(port, "/login")
+        except OSError:
+            status = 0
+        if 0 < status < 500:
+            return
+        time.sleep(0.3)
+    pytest.fail(f"the platform did not answer /login:\n{log.read_text()}")
+
+
+@contextmanager
+def running_platform(workdir: Path) -> Iterator[RunningPlatform]:
+    """Start ``rsp-platform dev`` on free ports in ``workdir``; kill it at the end.
+
+    The environment is cleared of ``RSP_*`` variables so that the developer's
+    own settings cannot leak into the test.
+    """
+    port, gateway_port = free_port(), free_port()
+    log = workdir / "dev.log"
+    state_dir = workdir / ".dev"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RSP_")}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                str(RSP_PLATFORM),
+                "dev",
+                "--port",
+                str(port),
+                "--gateway-port",
+                str(gateway_port),
+                "--state-dir",
+                str(state_dir),
+            ],
+            cwd=workdir,
+            env=environ,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            _wait_until_served(port, process, log)
+            yield RunningPlatform(process, port, state_dir, log)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
