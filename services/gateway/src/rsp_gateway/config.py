@@ -60,16 +60,18 @@ class GitHubConfig(BaseModel):
 
     client_id: Annotated[str, Field(min_length=1, description="OAuth App client ID")]
     client_secret: Annotated[SecretStr, Field(description="OAuth App client secret")]
-    authorize_url: Annotated[AnyHttpUrl, Field(description="GitHub authorization endpoint")] = AnyHttpUrl(
-        "https://github.com/login/oauth/authorize"
+    authorize_url: Annotated[
+        AnyHttpUrl, Field(description="GitHub authorization endpoint")
+    ] = AnyHttpUrl("https://github.com/login/oauth/authorize")
+    token_url: Annotated[AnyHttpUrl, Field(description="GitHub token endpoint")] = (
+        AnyHttpUrl("https://github.com/login/oauth/access_token")
     )
-    token_url: Annotated[AnyHttpUrl, Field(description="GitHub token endpoint")] = AnyHttpUrl(
-        "https://github.com/login/oauth/access_token"
+    api_url: Annotated[AnyHttpUrl, Field(description="GitHub REST API base URL")] = (
+        AnyHttpUrl("https://api.github.com")
     )
-    api_url: Annotated[AnyHttpUrl, Field(description="GitHub REST API base URL")] = AnyHttpUrl(
-        "https://api.github.com"
+    timeout: Annotated[timedelta, Field(description="Timeout of calls to GitHub")] = (
+        timedelta(seconds=10)
     )
-    timeout: Annotated[timedelta, Field(description="Timeout of calls to GitHub")] = timedelta(seconds=10)
 
 
 class Config(BaseSettings):
@@ -83,65 +85,113 @@ class Config(BaseSettings):
     )
 
     environment: Annotated[
-        str, Field(pattern=r"^[a-z][a-z0-9-]*$", description="Environment name (idfprod, local, ...)")
+        str,
+        Field(
+            pattern=r"^[a-z][a-z0-9-]*$",
+            description="Environment name (idfprod, local, ...)",
+        ),
     ] = "local"
-    base_url: Annotated[AnyHttpUrl, Field(description="External URL of the platform, scheme and host")] = (
-        AnyHttpUrl("http://localhost:8000")
-    )
+    base_url: Annotated[
+        AnyHttpUrl, Field(description="External URL of the platform, scheme and host")
+    ] = AnyHttpUrl("http://localhost:8000")
     database_url: Annotated[
         SecretStr,
-        Field(description="SQLAlchemy URL: postgresql+asyncpg://... or sqlite+aiosqlite:///..."),
+        Field(
+            description="SQLAlchemy URL: postgresql+asyncpg://... or sqlite+aiosqlite:///..."
+        ),
     ]
-    database_pool_size: Annotated[int, Field(ge=1, le=100, description="Connections per process")] = 5
+    database_pool_size: Annotated[
+        int, Field(ge=1, le=100, description="Connections per process")
+    ] = 5
     redis_url: Annotated[
         SecretStr | None,
-        Field(description="Redis for the shared cache and revocation fan-out; none: in-process only"),
+        Field(
+            description=(
+                "Redis for the shared cache and revocation fan-out;"
+                " none: in-process only"
+            )
+        ),
     ] = None
     redis_prefix: Annotated[
         str,
         Field(
             pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
-            description="Prefix of the gateway's Redis keys and event channel (one per deployment)",
+            description=(
+                "Prefix of the gateway's Redis keys and event channel"
+                " (one per deployment)"
+            ),
         ),
     ] = "rsp-gateway"
     session_secret: Annotated[
-        SecretStr, Field(min_length=32, description="Key that encrypts the session cookie (Fernet key)")
+        SecretStr,
+        Field(
+            min_length=32,
+            description="Key that encrypts the session cookie (Fernet key)",
+        ),
     ]
     token_hash_key: Annotated[
-        SecretStr, Field(min_length=32, description="Key of the HMAC under which token secrets are stored")
+        SecretStr,
+        Field(
+            min_length=32,
+            description="Key of the HMAC under which token secrets are stored",
+        ),
     ]
     bootstrap_token: Annotated[
         SecretStr | None,
-        Field(description="Token with admin:token for the operator and first set-up; not stored"),
+        Field(
+            description=(
+                "Token with admin:token for the operator and first set-up; not stored"
+            )
+        ),
     ] = None
-    github: Annotated[GitHubConfig | None, Field(description="GitHub login; none disables it")] = None
+    github: Annotated[
+        GitHubConfig | None, Field(description="GitHub login; none disables it")
+    ] = None
     dev_login: Annotated[
-        bool, Field(description="Development identity provider (type a user and groups); local only")
+        bool,
+        Field(
+            description=(
+                "Development identity provider (type a user and groups); local only"
+            )
+        ),
     ] = False
-    known_scopes: Annotated[dict[str, str], Field(description="Every scope and its description")] = (
-        DEFAULT_SCOPES
-    )
+    known_scopes: Annotated[
+        dict[str, str], Field(description="Every scope and its description")
+    ] = DEFAULT_SCOPES
     group_mapping: Annotated[
         dict[str, list[str]], Field(description="scope -> groups whose members get it")
     ] = {}
-    session_lifetime: Annotated[timedelta, Field(description="Lifetime of a browser session")] = timedelta(
-        days=7
-    )
-    notebook_token_lifetime: Annotated[
-        timedelta, Field(description="Lifetime given to new notebook and internal tokens (capped by parent)")
+    session_lifetime: Annotated[
+        timedelta, Field(description="Lifetime of a browser session")
     ] = timedelta(days=7)
-    history_retention: Annotated[timedelta, Field(description="How long token history is kept")] = timedelta(
-        days=365
-    )
+    notebook_token_lifetime: Annotated[
+        timedelta,
+        Field(
+            description=(
+                "Lifetime given to new notebook and internal tokens (capped by parent)"
+            )
+        ),
+    ] = timedelta(days=7)
+    history_retention: Annotated[
+        timedelta, Field(description="How long token history is kept")
+    ] = timedelta(days=365)
     cookie_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")] = "rsp_session"
     cache_ttl: Annotated[
-        timedelta, Field(description="How long a token's data is cached in memory (revocation is immediate)")
+        timedelta,
+        Field(
+            description=(
+                "How long a token's data is cached in memory (revocation is immediate)"
+            )
+        ),
     ] = timedelta(minutes=5)
     trusted_proxies: Annotated[
-        list[str], Field(description="Networks whose X-Forwarded-For is believed (CIDR)")
+        list[str],
+        Field(description="Networks whose X-Forwarded-For is believed (CIDR)"),
     ] = ["127.0.0.1/32", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
     log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
-    log_json: Annotated[bool, Field(description="Log JSON lines (production) instead of console lines")] = True
+    log_json: Annotated[
+        bool, Field(description="Log JSON lines (production) instead of console lines")
+    ] = True
 
     @classmethod
     def settings_customise_sources(
@@ -149,9 +199,11 @@ class Config(BaseSettings):
         settings_cls: type[BaseSettings],
         init_settings: PydanticBaseSettingsSource,
         env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Only arguments and the environment, then the YAML file: no .env
+        # files or secret directories, so what configures a pod is explicit.
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         path = os.environ.get(CONFIG_PATH_ENV)
         if path:
@@ -170,10 +222,14 @@ class Config(BaseSettings):
         if self.dev_login and self.environment != "local":
             raise ValueError("dev_login is allowed only when environment is 'local'")
         if not self.dev_login and self.github is None:
-            raise ValueError("no login method: configure github (or dev_login in local)")
+            raise ValueError(
+                "no login method: configure github (or dev_login in local)"
+            )
         unknown = set(self.group_mapping) - set(self.known_scopes)
         if unknown:
-            raise ValueError(f"group_mapping names unknown scopes: {', '.join(sorted(unknown))}")
+            raise ValueError(
+                f"group_mapping names unknown scopes: {', '.join(sorted(unknown))}"
+            )
         return self
 
     @property
@@ -184,7 +240,10 @@ class Config(BaseSettings):
     @property
     def cookie_secure(self) -> bool:
         """Whether the session cookie gets ``Secure`` (all but plain-HTTP localhost)."""
-        return not (self.base_url.scheme == "http" and self.base_url.host in ("localhost", "127.0.0.1"))
+        return not (
+            self.base_url.scheme == "http"
+            and self.base_url.host in ("localhost", "127.0.0.1")
+        )
 
 
 def load_config() -> Config:
@@ -202,4 +261,6 @@ def load_config() -> Config:
         for err in e.errors():
             where = ".".join(str(p) for p in err["loc"]) or "(configuration)"
             lines.append(f"  {where}: {err['msg']}")
-        raise ConfigurationError("invalid gateway configuration:\n" + "\n".join(lines)) from None
+        raise ConfigurationError(
+            "invalid gateway configuration:\n" + "\n".join(lines)
+        ) from None

@@ -22,7 +22,7 @@ _STATIC = Path(__file__).parent / "static"
 
 
 def create_app(config: Config | None = None) -> FastAPI:
-    """Build the application; configuration is loaded from the environment if not given."""
+    """Build the application (configuration from the environment if not given)."""
     config = config or load_config()
     configure_logging(config)
 
@@ -43,7 +43,9 @@ def create_app(config: Config | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Science platform gateway",
-        description="Login, tokens with scopes, and the ingress authorization subrequest.",
+        description=(
+            "Login, tokens with scopes, and the ingress authorization subrequest."
+        ),
         version="0.1.0",
         openapi_url="/auth/openapi.json",
         docs_url="/auth/docs",
@@ -60,13 +62,16 @@ def create_app(config: Config | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
 
     @app.exception_handler(GatewayError)
-    async def _gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
+    async def _gateway_error(_: Request, exc: GatewayError) -> JSONResponse:
         headers = {}
         if isinstance(exc, InvalidTokenError):
             realm = config.base_url.host or "platform"
             headers["WWW-Authenticate"] = (
-                f'Bearer realm="{realm}", error="invalid_token", error_description="{exc.message}"'
+                f'Bearer realm="{realm}", error="invalid_token",'
+                f' error_description="{exc.message}"'
             )
-        return JSONResponse({"detail": exc.to_detail()}, status_code=exc.status_code, headers=headers)
+        return JSONResponse(
+            {"detail": exc.to_detail()}, status_code=exc.status_code, headers=headers
+        )
 
     return app

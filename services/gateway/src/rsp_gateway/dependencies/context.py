@@ -41,5 +41,9 @@ async def context_dependency(
         path=request.url.path, method=request.method, ip=ip
     )
     return RequestContext(
-        request=request, config=process.config, factory=Factory(process), logger=logger, ip_address=ip
+        request=request,
+        config=process.config,
+        factory=Factory(process),
+        logger=logger,
+        ip_address=ip,
     )

@@ -1,4 +1,8 @@
-"""Reading credentials from a request: bearer, HTTP Basic, or session cookie."""
+"""Reading a gateway token from the ``Authorization`` header.
+
+One reader for the REST API and the ingress subrequest, so that both accept
+exactly the same credentials.
+"""
 
 from __future__ import annotations
 
@@ -10,23 +14,33 @@ from ..models.token import Token
 
 __all__ = ["token_from_authorization"]
 
+_OAUTH_BASIC = "x-oauth-basic"
+
+
+def _gateway_token(value: str) -> Token | None:
+    """A token if ``value`` is meant as a gateway token; raises if it is mangled."""
+    if not value.startswith("gt-"):
+        return None
+    try:
+        return Token.from_str(value)
+    except ValueError:
+        raise InvalidTokenError("Token is malformed") from None
+
 
 def token_from_authorization(header: str | None) -> Token | None:
-    """Extract a gateway token from an ``Authorization`` header.
+    """The gateway token in an ``Authorization`` header, `None` if it holds none.
 
-    ``Bearer <token>``, or HTTP Basic with the token as password (user name
-    ignored) or as user name with the password ``x-oauth-basic``.
-
-    Returns
-    -------
-    Token or None
-        `None` if there is no header or it is not of a kind we read (a
-        browser's cookie may still authenticate the request).
+    ``Bearer <token>``, or HTTP Basic with the token as password (any user
+    name) or as user name with the password ``x-oauth-basic``. A header that
+    holds no gateway token (another scheme, or a credential not starting with
+    ``gt-``) is not the gateway's: `None`, and the ingress passes it on to the
+    service untouched.
 
     Raises
     ------
     InvalidTokenError
-        If the header is of a kind we read but holds no well-formed token.
+        If the header holds something meant as a gateway token (``gt-``)
+        that is not well formed: truncated, padded or altered.
     """
     if not header:
         return None
@@ -34,19 +48,15 @@ def token_from_authorization(header: str | None) -> Token | None:
     value = value.strip()
     match scheme.lower():
         case "bearer":
-            candidate = value
+            return _gateway_token(value)
         case "basic":
             try:
                 decoded = base64.b64decode(value, validate=True).decode()
             except (binascii.Error, UnicodeDecodeError):
-                raise InvalidTokenError("Invalid Basic authorization header") from None
-            user, sep, password = decoded.partition(":")
-            if not sep:
-                raise InvalidTokenError("Invalid Basic authorization header")
-            candidate = user if password == "x-oauth-basic" else password
+                return None
+            user, _, password = decoded.partition(":")
+            if password == _OAUTH_BASIC:
+                return _gateway_token(user)
+            return _gateway_token(password)
         case _:
             return None
-    try:
-        return Token.from_str(candidate)
-    except ValueError:
-        raise InvalidTokenError("Token is malformed") from None

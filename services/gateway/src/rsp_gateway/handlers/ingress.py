@@ -15,8 +15,6 @@ tokens never reach a service unless delegated on purpose.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,6 +25,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers, QueryParams
 
 from ..config import Config
+from ..dependencies.credentials import token_from_authorization
 from ..exceptions import GatewayError, InputError, InvalidTokenError
 from ..factory import Factory, ProcessContext
 from ..models.token import Token, TokenData
@@ -157,44 +156,6 @@ def _cached_params(request: Request, config: Config) -> AuthParams:
     return params
 
 
-def _gateway_candidate(value: str) -> Token | None:
-    """A token if ``value`` is meant as a gateway token; raises if it is mangled."""
-    if not value.startswith("gt-"):
-        return None
-    try:
-        return Token.from_str(value)
-    except ValueError:
-        raise InvalidTokenError("Token is malformed") from None
-
-
-def read_authorization(header: str | None) -> Token | None:
-    """The gateway token in ``Authorization``, `None` if the header holds none.
-
-    ``Bearer <token>``, or Basic with the token as password (any user name)
-    or as user name with the password ``x-oauth-basic``. Anything else is
-    not the gateway's and is passed on to the service untouched.
-    """
-    if not header:
-        return None
-    scheme, _, value = header.strip().partition(" ")
-    value = value.strip()
-    scheme = scheme.lower()
-    if scheme == "bearer":
-        return _gateway_candidate(value)
-    if scheme != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(value, validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    user, _, password = decoded.partition(":")
-    if password == "x-oauth-basic" or (  # noqa: S105 (GitHub's convention)
-        user.startswith("gt-") and not password.startswith("gt-")
-    ):
-        return _gateway_candidate(user)
-    return _gateway_candidate(password)
-
-
 def _split_cookies(header: str | None, name: str) -> tuple[str | None, str | None]:
     """(value of the session cookie, the other cookies or `None`)."""
     if not header:
@@ -305,7 +266,7 @@ def _credential(
     process: ProcessContext, headers: Headers, session_cookie: str | None
 ) -> tuple[Token, bool]:
     """The presented token and whether it came from ``Authorization``."""
-    token = read_authorization(headers.get("authorization"))
+    token = token_from_authorization(headers.get("authorization"))
     if token is not None:
         return token, True
     if session_cookie:
@@ -396,7 +357,7 @@ async def ingress_anonymous(request: Request) -> Response:
     headers = request.headers
     _, other_cookies = _split_cookies(headers.get("cookie"), config.cookie_name)
     try:
-        token = read_authorization(headers.get("authorization"))
+        token = token_from_authorization(headers.get("authorization"))
     except InvalidTokenError:
         # A mangled gateway token is still a gateway token: never passed on.
         token = Token("", "")

@@ -25,7 +25,9 @@ class LoginConfig(BaseModel):
 class LoginResponse(BaseModel):
     """``GET /auth/api/v1/login``: who is logged in and their CSRF token."""
 
-    csrf: Annotated[str, Field(description="Send as X-CSRF-Token with cookie-authenticated writes")]
+    csrf: Annotated[
+        str, Field(description="Send as X-CSRF-Token with cookie-authenticated writes")
+    ]
     username: str
     scopes: list[str]
     config: LoginConfig

@@ -131,16 +131,26 @@ class TokenData(BaseModel):
 class TokenInfo(BaseModel):
     """A token's metadata as the REST API returns it (never the secret)."""
 
-    token: Annotated[str, Field(description="Key of the token", examples=["5KVApqcVbSQWtO3VIRgOhQ"])]
+    token: Annotated[
+        str, Field(description="Key of the token", examples=["5KVApqcVbSQWtO3VIRgOhQ"])
+    ]
     username: Annotated[str, Field(description="Owner of the token")]
     token_type: Annotated[TokenType, Field(description="Class of token")]
     scopes: Annotated[list[str], Field(description="Scopes of the token")]
-    service: Annotated[str | None, Field(description="Service an internal token is delegated to")] = None
+    service: Annotated[
+        str | None, Field(description="Service an internal token is delegated to")
+    ] = None
     created: Annotated[Timestamp, Field(description="When the token was created")]
-    expires: Annotated[Timestamp | None, Field(description="When the token expires")] = None
-    last_used: Annotated[Timestamp | None, Field(description="When the token was last used")] = None
+    expires: Annotated[
+        Timestamp | None, Field(description="When the token expires")
+    ] = None
+    last_used: Annotated[
+        Timestamp | None, Field(description="When the token was last used")
+    ] = None
     parent: Annotated[str | None, Field(description="Key of the parent token")] = None
-    token_name: Annotated[str | None, Field(description="User-given name of a user token")] = None
+    token_name: Annotated[
+        str | None, Field(description="User-given name of a user token")
+    ] = None
 
 
 class UserTokenRequest(BaseModel):
@@ -149,8 +159,12 @@ class UserTokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     token_name: Annotated[TokenName, Field(description="Name of the token")]
-    scopes: Annotated[list[str], Field(description="Scopes, a subset of the caller's")] = []
-    expires: Annotated[Timestamp | None, Field(description="Expiry; none for no expiry")] = None
+    scopes: Annotated[
+        list[str], Field(description="Scopes, a subset of the caller's")
+    ] = []
+    expires: Annotated[
+        Timestamp | None, Field(description="Expiry; none for no expiry")
+    ] = None
 
     @field_validator("token_name")
     @classmethod
@@ -176,7 +190,10 @@ class AdminTokenRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    username: Annotated[str, Field(min_length=1, max_length=64, description="User to issue the token for")]
+    username: Annotated[
+        str,
+        Field(min_length=1, max_length=64, description="User to issue the token for"),
+    ]
     token_type: Annotated[TokenType, Field(description="service or user")]
     token_name: TokenName | None = None
     scopes: list[str] = []

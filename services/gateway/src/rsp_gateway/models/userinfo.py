@@ -22,7 +22,9 @@ class Group(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: Annotated[str, Field(pattern=GROUPNAME_PATTERN, max_length=128, description="Group name")]
+    name: Annotated[
+        str, Field(pattern=GROUPNAME_PATTERN, max_length=128, description="Group name")
+    ]
     id: Annotated[int, Field(ge=1, le=2**31 - 1, description="Numeric GID")]
 
 
