@@ -236,7 +236,9 @@ async def test_scopes_all_and_any(
     headers = _bearer(token)
 
     async def status(params: list[tuple[str, str]]) -> int:
-        return (await client.get(AUTH, params=params, headers=headers)).status_code
+        return (
+            await client.get(AUTH, params=tuple(params), headers=headers)
+        ).status_code
 
     assert await status([("scope", "read:tap"), ("scope", "exec:portal")]) == 200
     assert await status([]) == 200
@@ -276,7 +278,7 @@ async def test_delegation(
         ("delegate_scope", "read:image"),
         ("use_authorization", "true"),
     ]
-    response = await client.get(AUTH, params=params, headers=_bearer(token))
+    response = await client.get(AUTH, params=tuple(params), headers=_bearer(token))
     assert response.status_code == 200
     assert response.headers["X-Auth-Request-Service"] == "tap"
     delegated = Token.from_str(response.headers["X-Auth-Request-Token"])
@@ -290,7 +292,7 @@ async def test_delegation(
     assert data.email == "a@b.org"
 
     with count_queries(process_context) as statements:
-        again = await client.get(AUTH, params=params, headers=_bearer(token))
+        again = await client.get(AUTH, params=tuple(params), headers=_bearer(token))
     assert again.headers["X-Auth-Request-Token"] == str(delegated)
     assert statements == []
 

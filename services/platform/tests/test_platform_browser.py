@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -34,14 +34,14 @@ TOKEN_RE = re.compile(r"^gt-[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$")
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> RunningPlatform:
+def platform(tmp_path: Path) -> Iterator[RunningPlatform]:
     """The local platform, started as ``make dev`` starts it."""
     if shutil.which("nginx", path=os.environ.get("PATH", "") + ":/usr/sbin") is None:
         pytest.skip("nginx is not installed (scripts/bootstrap.sh installs it)")
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed")
     with running_platform(tmp_path) as running:
-        yield running  # type: ignore[misc]
+        yield running
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ async def test_log_in_create_token_and_use_it_with_curl(
     cookies = await context.cookies()
     await page.goto(f"{platform.url}/logout")
     stale = await browser.new_context()
-    await stale.add_cookies(cookies)
+    await stale.add_cookies([{**c} for c in cookies])  # type: ignore[typeddict-item]
     again = await stale.new_page()
     await again.goto(f"{platform.url}/auth/tokens")
     await expect(again).to_have_url(re.compile(r"/login\?rd="))
