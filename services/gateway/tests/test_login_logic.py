@@ -182,6 +182,18 @@ def test_no_email_at_all(service: LoginService) -> None:
     assert service.user_from_github(_github_user(public_email=None)).email is None
 
 
+def test_profile_text_is_bounded_and_printable(service: LoginService) -> None:
+    user = service.user_from_github(
+        _github_user(name="A\x00lice " + "x" * 400, public_email="a\nb@example.org")
+    )
+    assert user.name is not None
+    assert len(user.name) == 256
+    assert user.name.startswith("Alice xxx")
+    assert user.email == "ab@example.org"
+    blank = service.user_from_github(_github_user(name="\x01 ", public_email=None))
+    assert blank.name is None
+
+
 def test_invalid_teams_are_ignored(service: LoginService) -> None:
     user = service.user_from_github(
         _github_user(

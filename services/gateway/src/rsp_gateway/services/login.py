@@ -90,6 +90,24 @@ def _new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+_PROFILE_LIMIT = 256
+"""Longest name or email stored (the database columns' size)."""
+
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _profile_text(value: str | None) -> str | None:
+    """A GitHub profile field made safe to store: no control characters, bounded.
+
+    GitHub's profile fields are the user's own text; a control character or
+    an over-long value must not break the login.
+    """
+    if not value:
+        return None
+    cleaned = _CONTROL_RE.sub("", value).strip()[:_PROFILE_LIMIT]
+    return cleaned or None
+
+
 class LoginService:
     """Turns a browser's proof of identity into a session, and ends sessions.
 
@@ -302,8 +320,8 @@ class LoginService:
             groups.setdefault(name, Group(name=name, id=team.id))
         return UserInfo(
             username=username,
-            name=info.name or None,
-            email=email or None,
+            name=_profile_text(info.name),
+            email=_profile_text(email),
             uid=info.id,
             gid=info.id,
             groups=sorted(groups.values(), key=lambda g: g.name),
