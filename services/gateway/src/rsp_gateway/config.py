@@ -29,6 +29,7 @@ from pydantic_settings import (
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
+from rsp_platform.scopes import KNOWN_SCOPES
 
 from .exceptions import ConfigurationError
 
@@ -36,17 +37,8 @@ __all__ = ["DEFAULT_SCOPES", "Config", "GitHubConfig", "load_config"]
 
 CONFIG_PATH_ENV = "RSP_GATEWAY_CONFIG_PATH"
 
-DEFAULT_SCOPES: dict[str, str] = {
-    "exec:notebook": "Use the Notebook Aspect (JupyterLab)",
-    "exec:portal": "Use the Portal Aspect",
-    "read:tap": "Query catalogs with TAP",
-    "read:image": "Retrieve images and datasets from the Butler",
-    "user:token": "Create and manage your own tokens",
-    "admin:token": "Manage any user's tokens and service tokens",
-    "admin:userinfo": "Read any user's metadata",
-    "admin:jupyterlab": "Manage any user's JupyterLab",
-    "exec:admin": "Administrative access to every service",
-}
+DEFAULT_SCOPES: dict[str, str] = dict(KNOWN_SCOPES)
+"""The contract's scopes (one declaration, in :mod:`rsp_platform.scopes`)."""
 
 
 class GitHubConfig(BaseModel):
