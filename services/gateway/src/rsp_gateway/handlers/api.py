@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
@@ -149,6 +151,68 @@ def _page_headers(
         links.append(f'<{base.include_query_params(cursor=prev_cursor)}>; rel="prev"')
     response.headers["Link"] = ", ".join(links)
     response.headers["X-Total-Count"] = str(total)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    """The paging and filters every history listing accepts."""
+
+    cursor: str | None
+    limit: int | None
+    since: datetime | None
+    until: datetime | None
+    key: str | None
+    token_type: TokenType | None
+    ip_address: str | None
+
+
+def _history_query(
+    *,
+    cursor: Cursor = None,
+    limit: Limit = None,
+    since: Since = None,
+    until: Until = None,
+    key: KeyFilter = None,
+    token_type: TypeFilter = None,
+    ip_address: IpFilter = None,
+) -> HistoryQuery:
+    return HistoryQuery(
+        cursor=cursor,
+        limit=limit,
+        since=since,
+        until=until,
+        key=key,
+        token_type=token_type,
+        ip_address=ip_address,
+    )
+
+
+History = Annotated[HistoryQuery, Depends(_history_query)]
+
+
+async def _history_page(
+    context: RequestContext,
+    auth: TokenData,
+    username: str | None,
+    query: HistoryQuery,
+    response: Response,
+) -> list[TokenChangeHistoryEntry]:
+    """One page of history with its paging headers."""
+    entries, total, next_cursor, prev_cursor = await _token_service(
+        context
+    ).get_change_history(
+        auth,
+        username=username,
+        key=query.key,
+        token_type=query.token_type.value if query.token_type else None,
+        ip_address=query.ip_address,
+        since=query.since,
+        until=query.until,
+        cursor=query.cursor,
+        limit=query.limit,
+    )
+    _page_headers(context.request, response, total, next_cursor, prev_cursor)
+    return entries
 
 
 @router.get(
@@ -316,31 +380,10 @@ async def get_user_token_change_history(
     username: Username,
     auth: Authenticated,
     context: Context,
-    request: Request,
     response: Response,
-    cursor: Cursor = None,
-    limit: Limit = None,
-    since: Since = None,
-    until: Until = None,
-    key: KeyFilter = None,
-    token_type: TypeFilter = None,
-    ip_address: IpFilter = None,
+    query: History,
 ) -> list[TokenChangeHistoryEntry]:
-    entries, total, next_cursor, prev_cursor = await _token_service(
-        context
-    ).get_change_history(
-        auth,
-        username=username,
-        key=key,
-        token_type=token_type.value if token_type else None,
-        ip_address=ip_address,
-        since=since,
-        until=until,
-        cursor=cursor,
-        limit=limit,
-    )
-    _page_headers(request, response, total, next_cursor, prev_cursor)
-    return entries
+    return await _history_page(context, auth, username, query, response)
 
 
 @router.get(
@@ -353,32 +396,11 @@ async def get_admin_token_change_history(
     *,
     auth: AdminToken,
     context: Context,
-    request: Request,
     response: Response,
-    cursor: Cursor = None,
-    limit: Limit = None,
-    since: Since = None,
-    until: Until = None,
+    query: History,
     username: Annotated[
         str | None,
         Query(pattern=USERNAME_PATTERN, max_length=64, description="Only this user"),
     ] = None,
-    key: KeyFilter = None,
-    token_type: TypeFilter = None,
-    ip_address: IpFilter = None,
 ) -> list[TokenChangeHistoryEntry]:
-    entries, total, next_cursor, prev_cursor = await _token_service(
-        context
-    ).get_change_history(
-        auth,
-        username=username,
-        key=key,
-        token_type=token_type.value if token_type else None,
-        ip_address=ip_address,
-        since=since,
-        until=until,
-        cursor=cursor,
-        limit=limit,
-    )
-    _page_headers(request, response, total, next_cursor, prev_cursor)
-    return entries
+    return await _history_page(context, auth, username, query, response)
