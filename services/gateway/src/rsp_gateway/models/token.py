@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .text import PersonText, TokenName
 from .timestamp import Timestamp
-from .userinfo import Group
+from .userinfo import Group, UserInfo
 
 __all__ = [
     "AdminTokenRequest",
@@ -126,6 +126,17 @@ class TokenData(BaseModel):
     uid: int | None = None
     gid: int | None = None
     groups: tuple[Group, ...] = ()
+
+    def identity(self) -> UserInfo:
+        """The identity the token carries (children and user tokens inherit it)."""
+        return UserInfo(
+            username=self.username,
+            name=self.name,
+            email=self.email,
+            uid=self.uid,
+            gid=self.gid,
+            groups=list(self.groups),
+        )
 
 
 class TokenInfo(BaseModel):

@@ -49,7 +49,6 @@ from .token_rules import (
     TokenHasher,
     TokenRules,
     clean_ip,
-    identity_of,
 )
 from .validation import TokenValidator
 
@@ -154,7 +153,7 @@ class TokenService:
             scopes=self._rules.grantable_scopes(auth, request.scopes),
             expires=self._rules.future_expiry(request.expires),
             token_name=request.token_name,
-            identity=identity_of(auth) if auth.username == username else None,
+            identity=auth.identity() if auth.username == username else None,
             actor=auth.username,
             ip_address=ip_address,
         )
@@ -308,7 +307,7 @@ class TokenService:
             token_type=TokenType(key.token_type),
             scopes=sorted(key.scopes),
             expires=expires,
-            identity=identity_of(parent),
+            identity=parent.identity(),
             actor=parent.username,
             ip_address=ip_address,
             parent=parent.key,

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from ..config import Config
 from ..exceptions import InputError, InsufficientScopeError, PermissionDeniedError
 from ..models.token import AdminTokenRequest, TokenData, TokenType
-from ..models.userinfo import USERNAME_RE, UserInfo
+from ..models.userinfo import USERNAME_RE
 
 __all__ = [
     "ADMIN_SCOPE",
@@ -26,7 +26,6 @@ __all__ = [
     "TokenRules",
     "as_utc",
     "clean_ip",
-    "identity_of",
     "operator_auth",
 ]
 
@@ -85,18 +84,6 @@ def clean_ip(ip_address: str | None) -> str | None:
 def as_utc(value: datetime) -> datetime:
     """The time in UTC, reading a naive time as UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def identity_of(data: TokenData) -> UserInfo:
-    """The identity a token carries (children and user tokens inherit it)."""
-    return UserInfo(
-        username=data.username,
-        name=data.name,
-        email=data.email,
-        uid=data.uid,
-        gid=data.gid,
-        groups=list(data.groups),
-    )
 
 
 class TokenRules:

@@ -27,14 +27,7 @@ class UserInfoService:
 
     def user_info_for(self, data: TokenData) -> UserInfo:
         """The identity carried by a valid token."""
-        return UserInfo(
-            username=data.username,
-            name=data.name,
-            email=data.email,
-            uid=data.uid,
-            gid=data.gid,
-            groups=list(data.groups),
-        )
+        return data.identity()
 
     async def get_user_info(self, username: str) -> UserInfo:
         """The identity of ``username`` from their most recent live token.
