@@ -8,9 +8,11 @@ import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 import redis.asyncio
+import redis.exceptions
 from pydantic import SecretStr
 from rsp_gateway.config import Config
 from rsp_gateway.factory import Factory, ProcessContext
@@ -177,6 +179,35 @@ async def test_revocation_reaches_other_worker_within_100ms(
     assert elapsed < 0.1
     assert await _service(second).validate(token) is None
     assert await _service(second).validate(child) is None
+
+
+async def test_failed_eviction_is_published_again(
+    workers: list[ProcessContext], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = workers
+    token, data = await _login(_service(first))
+    assert await _service(second).validate(token) == data
+    channel = first.token_cache.channel
+    assert channel is not None
+    real_pipeline = channel.redis.pipeline
+    failures = iter([True])
+
+    def flaky_pipeline(*args: Any, **kwargs: Any) -> Any:
+        if next(failures, False):
+            raise redis.exceptions.ConnectionError("passing failure")
+        return real_pipeline(*args, **kwargs)
+
+    monkeypatch.setattr(channel.redis, "pipeline", flaky_pipeline)
+    # The first worker revokes while its publish fails: the second still has
+    # its copy, and learns of the revocation when the retry goes through.
+    await _service(first).revoke_session(data, ip_address=None)
+    assert token.key in channel.unpublished
+    started = time.monotonic()
+    while token.key in second.token_cache:
+        assert time.monotonic() - started < 2, "the eviction was never re-published"
+        await asyncio.sleep(0.01)
+    assert not channel.unpublished
+    assert await _service(second).validate(token) is None
 
 
 async def test_shared_cache_spares_the_other_workers_database(

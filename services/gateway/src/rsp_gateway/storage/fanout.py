@@ -11,6 +11,11 @@ The channel is *healthy* only while subscribed. Whenever it is not (Redis
 unreachable, connection dropped, no answer to pings), callers bypass every
 cache and read the database; when the subscription is back the local
 cache is cleared, since events may have been missed meanwhile.
+
+An eviction that could not be published (a passing Redis error seen only by
+the revoking process) is kept and published again by the subscriber loop
+until it goes through, so other processes learn of it within moments rather
+than when their cached copy expires.
 """
 
 from __future__ import annotations
@@ -90,6 +95,8 @@ class TokenEventChannel:
         self._healthy = False
         self._subscribed = asyncio.Event()
         self._warned_command = False
+        self._unpublished: set[str] = set()
+        self._tombstone_ttl = 300
         self.on_evict: Callable[[list[str]], None] = _ignore_keys
         self.on_resync: Callable[[], None] = _ignore
 
@@ -181,7 +188,8 @@ class TokenEventChannel:
 
     async def invalidate(self, keys: Iterable[str], tombstone_ttl: int) -> None:
         """Tombstone the shared entries and tell every process to evict."""
-        doomed = list(keys)
+        doomed = sorted(set(keys) | self._unpublished)
+        self._tombstone_ttl = tombstone_ttl
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for key in doomed:
@@ -189,11 +197,23 @@ class TokenEventChannel:
                 pipe.publish(self._channel_name, json.dumps({"evict": doomed}))
                 await pipe.execute()
         except _ERRORS as e:
+            self._unpublished.update(doomed)
             self._logger.warning(
-                "Could not publish token eviction; other processes rely on cache TTL",
+                "Could not publish token eviction; retrying until it goes through",
                 keys=doomed,
                 error=str(e),
             )
+        else:
+            self._unpublished.difference_update(doomed)
+
+    @property
+    def unpublished(self) -> frozenset[str]:
+        """Keys whose eviction still waits to be published."""
+        return frozenset(self._unpublished)
+
+    async def _retry_unpublished(self) -> None:
+        if self._unpublished:
+            await self.invalidate((), self._tombstone_ttl)
 
     def _token_key(self, key: str) -> str:
         return f"{self._prefix}:token:{key}"
@@ -252,6 +272,8 @@ class TokenEventChannel:
                             self._set_healthy(healthy=True)
                             backoff = 0.1
                             self._logger.info("Subscribed to token events")
+                    if self._healthy:
+                        await self._retry_unpublished()
                     if now - last_ping >= self._ping_interval:
                         await pubsub.ping()
                         last_ping = now
