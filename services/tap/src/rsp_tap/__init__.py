@@ -1,0 +1,1 @@
+"""IVOA TAP 1.1 service of the science platform."""

@@ -1,0 +1,1 @@
+"""Adql of the TAP service."""
