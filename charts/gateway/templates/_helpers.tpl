@@ -94,6 +94,7 @@ variables from the Secret (see gateway.env).
   "database_pool_size" $c.databasePoolSize
   "dev_login" $c.devLogin
   "session_lifetime" $c.sessionLifetime
+  "group_refresh_interval" $c.groupRefreshInterval
   "notebook_token_lifetime" $c.notebookTokenLifetime
   "history_retention" $c.historyRetention
   "cookie_name" $c.cookieName

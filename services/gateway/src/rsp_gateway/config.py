@@ -156,6 +156,15 @@ class Config(BaseSettings):
     session_lifetime: Annotated[
         timedelta, Field(description="Lifetime of a browser session")
     ] = timedelta(days=7)
+    group_refresh_interval: Annotated[
+        timedelta,
+        Field(
+            description=(
+                "How often the groups and scopes of a live GitHub session are"
+                " read again from GitHub (0 disables; at least one minute)"
+            )
+        ),
+    ] = timedelta(hours=1)
     notebook_token_lifetime: Annotated[
         timedelta,
         Field(
@@ -207,6 +216,13 @@ class Config(BaseSettings):
     def _base_url_is_origin(cls, value: AnyHttpUrl) -> AnyHttpUrl:
         if value.path not in (None, "", "/") or value.query or value.fragment:
             raise ValueError("base_url must be only scheme, host and port")
+        return value
+
+    @field_validator("group_refresh_interval")
+    @classmethod
+    def _refresh_interval_is_sane(cls, value: timedelta) -> timedelta:
+        if value and value < timedelta(minutes=1):
+            raise ValueError("group_refresh_interval must be 0 or at least one minute")
         return value
 
     @model_validator(mode="after")

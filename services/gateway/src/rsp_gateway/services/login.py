@@ -24,15 +24,15 @@ from ..config import Config
 from ..exceptions import (
     LoginFailedError,
     NoScopesError,
-    UpstreamError,
 )
 from ..models.github import GitHubUserInfo
 from ..models.login import LoginConfig, LoginResponse, ScopeDescription
 from ..models.session import SessionState
 from ..models.token import Token, TokenData, TokenType
-from ..models.userinfo import GROUPNAME_PATTERN, USERNAME_RE, Group, UserInfo
+from ..models.userinfo import UserInfo
 from ..storage.github import GitHubStorage
 from .dev_login import DevLoginForm, parse_dev_login_form
+from .github_identity import scopes_for, user_from_github
 from .return_url import validate_return_url
 from .token import TokenService
 
@@ -48,9 +48,7 @@ LOGIN_STATE_LIFETIME = timedelta(minutes=10)
 """How long a browser has to come back from GitHub."""
 
 _CLOCK_SKEW = timedelta(minutes=1)
-_GROUP_RE = re.compile(GROUPNAME_PATTERN)
 _ERROR_CODE_RE = re.compile(r"^[a-z_]{1,64}$")
-_MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,24 +86,6 @@ def _now() -> datetime:
 
 def _new_secret() -> str:
     return secrets.token_urlsafe(32)
-
-
-_PROFILE_LIMIT = 256
-"""Longest name or email stored (the database columns' size)."""
-
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _profile_text(value: str | None) -> str | None:
-    """A GitHub profile field made safe to store: no control characters, bounded.
-
-    GitHub's profile fields are the user's own text; a control character or
-    an over-long value must not break the login.
-    """
-    if not value:
-        return None
-    cleaned = _CONTROL_RE.sub("", value).strip()[:_PROFILE_LIMIT]
-    return cleaned or None
 
 
 class LoginService:
@@ -285,56 +265,12 @@ class LoginService:
         return await self.create_session(user, return_url, ip_address=ip_address)
 
     def user_from_github(self, info: GitHubUserInfo) -> UserInfo:
-        """The platform's user for a GitHub account.
-
-        The user name is the lowercased login, the UID the GitHub user id and
-        the primary GID the same number (a user private group); each team
-        becomes the group ``<org>-<team slug>`` with the team id as GID. The
-        email is the primary verified address, else the public one.
-        """
-        username = info.login.lower()
-        if len(username) > 64 or not USERNAME_RE.match(username):
-            raise LoginFailedError(
-                f"The GitHub login {info.login!r} cannot be used as a user name here."
-            )
-        if username.startswith("bot-"):
-            raise LoginFailedError(
-                "User names starting with bot- are kept for service accounts."
-            )
-        if not 1 <= info.id <= _MAX_ID:
-            raise UpstreamError("GitHub sent a user id out of range.")
-        email = next(
-            (e.email for e in info.emails if e.primary and e.verified),
-            info.public_email,
-        )
-        groups: dict[str, Group] = {}
-        for team in info.teams:
-            name = team.group_name
-            if (
-                len(name) > 128
-                or not _GROUP_RE.match(name)
-                or not 1 <= team.id <= _MAX_ID
-            ):
-                self._logger.warning("Ignoring GitHub team", group=name, id=team.id)
-                continue
-            groups.setdefault(name, Group(name=name, id=team.id))
-        return UserInfo(
-            username=username,
-            name=_profile_text(info.name),
-            email=_profile_text(email),
-            uid=info.id,
-            gid=info.id,
-            groups=sorted(groups.values(), key=lambda g: g.name),
-        )
+        """The platform's user for a GitHub account (see `user_from_github`)."""
+        return user_from_github(info, self._logger)
 
     def scopes_for(self, groups: Iterable[str]) -> list[str]:
         """Every scope whose mapped groups include one of ``groups``, sorted."""
-        member_of = set(groups)
-        return sorted(
-            scope
-            for scope, mapped in self._config.group_mapping.items()
-            if member_of.intersection(mapped)
-        )
+        return scopes_for(self._config.group_mapping, groups)
 
     async def create_session(
         self, user: UserInfo, return_url: str, *, ip_address: str | None
