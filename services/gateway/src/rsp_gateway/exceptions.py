@@ -23,6 +23,7 @@ __all__ = [
     "NoScopesError",
     "NotFoundError",
     "PermissionDeniedError",
+    "UpstreamCredentialError",
     "UpstreamError",
 ]
 
@@ -132,6 +133,16 @@ class UpstreamError(GatewayError):
 
     status_code = 502
     error = "upstream_error"
+
+
+class UpstreamCredentialError(GatewayError):
+    """GitHub refuses (401) the access token kept for a session: it was revoked.
+
+    Unlike :class:`UpstreamError`, trying again will not help.
+    """
+
+    status_code = 401
+    error = "upstream_credential_revoked"
 
 
 class ConfigurationError(Exception):

@@ -3,22 +3,28 @@
 Every call to GitHub goes through :class:`GitHubStorage`; its URLs come from
 :class:`~rsp_gateway.config.GitHubConfig` so that tests can point them at a
 local fake. The OAuth protocol is spoken by authlib's ``AsyncOAuth2Client``
-(an ``httpx.AsyncClient``) opened for one login and closed after it.
+(an ``httpx.AsyncClient``) opened for one login and closed after it. The
+access token a login obtains can be used again later to read the user's
+identity (:meth:`GitHubStorage.get_user_info_with_token`), which is how
+live sessions follow changes of the user's teams.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from ..config import GitHubConfig
-from ..exceptions import LoginFailedError, UpstreamError
+from ..exceptions import LoginFailedError, UpstreamCredentialError, UpstreamError
 from ..models.github import GitHubEmail, GitHubTeam, GitHubUserInfo
 
 with warnings.catch_warnings():
@@ -31,7 +37,7 @@ with warnings.catch_warnings():
     from authlib.integrations.base_client import OAuthError
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
-__all__ = ["GITHUB_SCOPES", "GitHubStorage"]
+__all__ = ["GITHUB_SCOPES", "GitHubLogin", "GitHubStorage"]
 
 GITHUB_SCOPES = "read:org user:email"
 """OAuth scopes the gateway asks GitHub for: teams and email addresses."""
@@ -46,6 +52,16 @@ _API_HEADERS = {
 
 _USER_ERRORS = frozenset({"bad_verification_code", "redirect_uri_mismatch"})
 """Token endpoint errors caused by the login itself rather than by GitHub."""
+
+# authlib's OAuth client is built on httpx2 when that package is installed
+# (another service of the workspace may bring it) and on httpx otherwise, so
+# the errors of both are caught.
+_HTTP_MODULES: list[Any] = [httpx]
+if importlib.util.find_spec("httpx2") is not None:
+    _HTTP_MODULES.append(importlib.import_module("httpx2"))
+_TIMEOUT_ERRORS = tuple(m.TimeoutException for m in _HTTP_MODULES)
+_STATUS_ERRORS = tuple(m.HTTPStatusError for m in _HTTP_MODULES)
+_HTTP_ERRORS = tuple(m.HTTPError for m in _HTTP_MODULES)
 
 
 class _UserResponse(BaseModel):
@@ -71,8 +87,16 @@ class _TeamResponse(BaseModel):
     organization: _OrganizationResponse
 
 
+@dataclass(frozen=True, slots=True)
+class GitHubLogin:
+    """What a finished GitHub login yields: who the user is, and the access token."""
+
+    user: GitHubUserInfo
+    access_token: SecretStr
+
+
 class GitHubStorage:
-    """Talks to GitHub for one login.
+    """Talks to GitHub for one login, or for the refresh of one session.
 
     Parameters
     ----------
@@ -107,16 +131,56 @@ class GitHubStorage:
         UpstreamError
             If GitHub fails, times out or answers something unexpected.
         """
+        return (await self.login(code)).user
+
+    async def login(self, code: str) -> GitHubLogin:
+        """Exchange an authorization ``code``: who the user is, and the token.
+
+        Raises
+        ------
+        LoginFailedError
+            If GitHub refuses the code (expired, used, or not ours).
+        UpstreamError
+            If GitHub fails, times out or answers something unexpected.
+        """
         async with self._session(code) as client:
-            user = _UserResponse.model_validate(await self._get(client, "/user"))
-            emails = [
-                _EmailResponse.model_validate(e)
-                for e in await self._get_list(client, "/user/emails")
-            ]
-            teams = [
-                _TeamResponse.model_validate(t)
-                for t in await self._get_list(client, "/user/teams")
-            ]
+            user = await self._read_user(client)
+            access_token = SecretStr(str(client.token["access_token"]))
+        return GitHubLogin(user=user, access_token=access_token)
+
+    async def get_user_info_with_token(self, access_token: SecretStr) -> GitHubUserInfo:
+        """Read who the user is again, with the access token of their login.
+
+        Raises
+        ------
+        UpstreamCredentialError
+            If GitHub answers 401: the token was revoked (by the user, or
+            because the OAuth App lost access) and will never work again.
+        UpstreamError
+            If GitHub fails, times out or answers something unexpected:
+            worth trying again later.
+        """
+        headers = {"Authorization": f"Bearer {access_token.get_secret_value()}"}
+        async with self._guard(), self._api_client(headers) as client:
+            try:
+                return await self._read_user(client)
+            except httpx.HTTPStatusError as e:
+                if e.response.status_code == 401:
+                    raise UpstreamCredentialError(
+                        "GitHub no longer accepts the access token of this session."
+                    ) from None
+                raise
+
+    async def _read_user(self, client: httpx.AsyncClient) -> GitHubUserInfo:
+        user = _UserResponse.model_validate(await self._get(client, "/user"))
+        emails = [
+            _EmailResponse.model_validate(e)
+            for e in await self._get_list(client, "/user/emails")
+        ]
+        teams = [
+            _TeamResponse.model_validate(t)
+            for t in await self._get_list(client, "/user/teams")
+        ]
         return GitHubUserInfo(
             login=user.login,
             id=user.id,
@@ -142,6 +206,14 @@ class GitHubStorage:
             trust_env=False,
         )
 
+    def _api_client(self, headers: dict[str, str]) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            headers=headers,
+            timeout=self._config.timeout.total_seconds(),
+            follow_redirects=False,
+            trust_env=False,
+        )
+
     @asynccontextmanager
     async def _session(self, code: str) -> AsyncIterator[AsyncOAuth2Client]:
         """An OAuth client holding the access token for ``code``.
@@ -149,43 +221,48 @@ class GitHubStorage:
         Every failure of the exchange or of the calls made with the client is
         turned into a gateway error here.
         """
-        try:
-            async with self._oauth_client() as client:
-                try:
-                    await client.fetch_token(
-                        str(self._config.token_url),
-                        grant_type="authorization_code",
-                        code=code,
-                    )
-                except OAuthError as e:
-                    if e.error in _USER_ERRORS:
-                        raise LoginFailedError(
-                            "GitHub did not accept the login (the authorization"
-                            " code is invalid, expired or already used)."
-                            " Please log in again."
-                        ) from None
-                    raise UpstreamError(
-                        f"GitHub refused to complete the login ({e.error})."
+        async with self._guard(), self._oauth_client() as client:
+            try:
+                await client.fetch_token(
+                    str(self._config.token_url),
+                    grant_type="authorization_code",
+                    code=code,
+                )
+            except OAuthError as e:
+                if e.error in _USER_ERRORS:
+                    raise LoginFailedError(
+                        "GitHub did not accept the login (the authorization"
+                        " code is invalid, expired or already used)."
+                        " Please log in again."
                     ) from None
-                yield client
-        except httpx.TimeoutException:
+                raise UpstreamError(
+                    f"GitHub refused to complete the login ({e.error})."
+                ) from None
+            yield client
+
+    @asynccontextmanager
+    async def _guard(self) -> AsyncIterator[None]:
+        """Turn every failure of a call to GitHub into a gateway error."""
+        try:
+            yield
+        except _TIMEOUT_ERRORS:
             raise UpstreamError("GitHub did not answer in time.") from None
-        except httpx.HTTPStatusError as e:
+        except _STATUS_ERRORS as e:
             raise UpstreamError(
                 f"GitHub answered with HTTP status {e.response.status_code}."
             ) from None
-        except httpx.HTTPError as e:
+        except _HTTP_ERRORS as e:
             reason = type(e).__name__
             raise UpstreamError(f"GitHub could not be reached ({reason}).") from None
         except (ValidationError, ValueError, KeyError, TypeError):
             raise UpstreamError("GitHub answered something unexpected.") from None
 
-    async def _get(self, client: AsyncOAuth2Client, path: str) -> Any:
+    async def _get(self, client: httpx.AsyncClient, path: str) -> Any:
         response = await client.get(f"{self._api_url}{path}", headers=_API_HEADERS)
         response.raise_for_status()
         return response.json()
 
-    async def _get_list(self, client: AsyncOAuth2Client, path: str) -> list[Any]:
+    async def _get_list(self, client: httpx.AsyncClient, path: str) -> list[Any]:
         """GET a listing, following the ``next`` links of its pages."""
         url: str | None = f"{self._api_url}{path}?per_page=100"
         items: list[Any] = []
