@@ -12,7 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-__all__ = ["CatalogColumn", "CatalogSchema", "CatalogTable", "VOTableDatatype"]
+__all__ = [
+    "CatalogColumn",
+    "CatalogKey",
+    "CatalogSchema",
+    "CatalogTable",
+    "VOTableDatatype",
+]
 
 
 class VOTableDatatype(StrEnum):
@@ -82,6 +88,28 @@ class CatalogTable:
 
 
 @dataclass(frozen=True, slots=True)
+class CatalogKey:
+    """A foreign key between two tables (a row of TAP_SCHEMA.keys).
+
+    Tells clients which joins are meaningful (``truth_match.match_objectId``
+    -> ``object.objectId``); nothing enforces it in the database.
+    """
+
+    key_id: str
+    from_table: str
+    """Qualified name of the table holding the reference."""
+
+    target_table: str
+    """Qualified name of the table referred to."""
+
+    columns: tuple[tuple[str, str], ...]
+    """Pairs of (from column, target column)."""
+
+    description: str | None = None
+    utype: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CatalogSchema:
     """Every queryable table: the catalogs plus TAP_SCHEMA (and uploads per job)."""
 
@@ -89,11 +117,18 @@ class CatalogSchema:
     descriptions: dict[str, str] = field(default_factory=dict)
     """Description of each schema by name."""
 
-    def table(self, schema: str | None, name: str, *, delimited: bool = False) -> CatalogTable | None:
+    keys: tuple[CatalogKey, ...] = ()
+    """Foreign keys between tables (TAP_SCHEMA.keys and key_columns)."""
+
+    def table(
+        self, schema: str | None, name: str, *, delimited: bool = False
+    ) -> CatalogTable | None:
         """Find a table by (optional) schema and name, as ADQL would resolve it."""
         for table in self.tables:
             if delimited:
-                if table.name == name and (schema is None or table.schema_name == schema):
+                if table.name == name and (
+                    schema is None or table.schema_name == schema
+                ):
                     return table
             elif table.name.lower() == name.lower() and (
                 schema is None or table.schema_name.lower() == schema.lower()
