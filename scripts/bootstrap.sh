@@ -20,6 +20,7 @@ DEBIAN_PACKAGES=(
     wrk                          # load generator of make bench
     postgresql                   # the gateway's database in tests
     redis-server                 # the gateway's shared cache in tests
+    postgresql-15-pgsphere       # spherical types and indexes of the TAP catalogs
 )
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
