@@ -1,0 +1,1 @@
+"""The platform's JupyterHub plugins: authenticator, spawners, form, lab environment."""

@@ -1,0 +1,1 @@
+"""Support code of the notebooks tests (gateway, hub and platform runners)."""
