@@ -1,1 +1,1 @@
-"""Handlers of the TAP service."""
+"""HTTP handlers of the TAP service (all under ``/api/tap``)."""

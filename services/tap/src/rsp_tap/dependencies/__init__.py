@@ -1,0 +1,1 @@
+"""Request dependencies of the TAP handlers."""

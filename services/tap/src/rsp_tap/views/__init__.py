@@ -1,0 +1,1 @@
+"""XML documents the service answers: VOSI and UWS."""

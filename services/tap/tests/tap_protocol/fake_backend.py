@@ -1,0 +1,85 @@
+"""A query backend for protocol tests: no database, rows made up on demand.
+
+It answers any translated query with ``rows`` rows shaped after the query's
+result columns, honours MAXREC (and flags overflow like the real backend,
+by asking for one row more), and can be told to be slow or to fail, so the
+protocol's timeouts, aborts and error paths can be tested quickly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from rsp_tap.models.query import QueryResult, TranslatedQuery
+from rsp_tap.models.schema import CatalogColumn, VOTableDatatype
+
+__all__ = ["FakeBackend"]
+
+
+def _value(column: CatalogColumn, index: int) -> object:
+    if column.arraysize is not None and column.datatype not in (
+        VOTableDatatype.char,
+        VOTableDatatype.unicodeChar,
+    ):
+        return [float(index), float(index) + 0.5]
+    match column.datatype:
+        case VOTableDatatype.char | VOTableDatatype.unicodeChar:
+            return f"{column.name}-{index}"
+        case VOTableDatatype.boolean:
+            return index % 2 == 0
+        case VOTableDatatype.float | VOTableDatatype.double:
+            return index + 0.25
+        case _:
+            return index
+
+
+@dataclass
+class FakeBackend:
+    """Answers every query with made-up rows; records what it was asked."""
+
+    rows: int = 10
+    delay: float = 0.0
+    error: Exception | None = None
+    queries: list[TranslatedQuery] = field(default_factory=list)
+    cancelled: int = 0
+    started: asyncio.Event | None = None
+
+    async def execute(
+        self,
+        query: TranslatedQuery,
+        *,
+        maxrec: int,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> QueryResult:
+        """Made-up rows for the query's columns (uploads answer their own rows)."""
+        self.queries.append(query)
+        if self.started is not None:
+            self.started.set()
+        try:
+            if self.delay:
+                async with asyncio.timeout(timeout):
+                    await asyncio.sleep(self.delay)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        if self.error is not None:
+            raise self.error
+        available = self.rows
+        if query.limit is not None:
+            available = min(available, query.limit)
+        if query.uploads and "tap_upload" in query.sql.lower():
+            upload_rows = query.uploads[0].rows
+            width = len(query.columns)
+            data = [tuple(list(r)[:width]) for r in upload_rows]
+            data = [r + (None,) * (width - len(r)) for r in data]
+            return QueryResult(
+                columns=query.columns, rows=data[:maxrec], overflow=len(data) > maxrec
+            )
+        count = min(available, maxrec)
+        rows = [
+            tuple(_value(c, i) for c in query.columns) for i in range(count)
+        ]
+        return QueryResult(
+            columns=query.columns, rows=rows, overflow=available > maxrec
+        )
