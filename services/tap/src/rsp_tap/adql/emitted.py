@@ -123,6 +123,12 @@ class Emitted:
     compound: bool = False
     """SQL is an operator expression that needs parentheses inside another."""
 
+    fixed: bool = False
+    """The value is the same for every row (built from literals only)."""
+
+    distance: tuple[str, str] | None = None
+    """For DISTANCE: its two points, the one to look up in an index first."""
+
     @property
     def is_integer(self) -> bool:
         """Whether values are whole numbers."""

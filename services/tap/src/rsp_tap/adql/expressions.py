@@ -132,13 +132,23 @@ class ExpressionTranslator(ABC):
         value = node.value
         if value is None:
             return Emitted(
-                "NULL", Kind.null, meta(_CHAR, arraysize="*"), is_constant=True
+                "NULL",
+                Kind.null,
+                meta(_CHAR, arraysize="*"),
+                is_constant=True,
+                fixed=True,
             )
         if isinstance(value, bool):
             sql = "TRUE" if value else "FALSE"
             column = meta(VOTableDatatype.boolean)
             return Emitted(
-                sql, Kind.boolean, column, True, constant=value, is_constant=True
+                sql,
+                Kind.boolean,
+                column,
+                True,
+                constant=value,
+                is_constant=True,
+                fixed=True,
             )
         if isinstance(value, int):
             return Emitted(
@@ -147,7 +157,7 @@ class ExpressionTranslator(ABC):
                 meta(VOTableDatatype.long),
                 constant=value,
                 is_constant=True,
-                compound=value < 0,
+                fixed=True,
             )
         if isinstance(value, float):
             return Emitted(
@@ -156,7 +166,7 @@ class ExpressionTranslator(ABC):
                 meta(VOTableDatatype.double),
                 constant=value,
                 is_constant=True,
-                compound=value < 0,
+                fixed=True,
             )
         return Emitted(
             self.param(value),
@@ -164,6 +174,7 @@ class ExpressionTranslator(ABC):
             meta(_CHAR, arraysize="*"),
             constant=value,
             is_constant=True,
+            fixed=True,
         )
 
     def _column(self, node: n.ColumnRef, scope: Scope) -> Emitted:
@@ -206,7 +217,8 @@ class ExpressionTranslator(ABC):
         if node.op == "+":
             return value
         column = meta(value.column.datatype, unit=value.column.unit)
-        return Emitted(f"-{value.operand()}", Kind.number, column, compound=True)
+        sql = f"-{value.operand()}"
+        return Emitted(sql, Kind.number, column, compound=True, fixed=value.fixed)
 
     def _binary(self, node: n.Binary, scope: Scope) -> Emitted:
         left, right = self.expr(node.left, scope), self.expr(node.right, scope)
@@ -235,7 +247,9 @@ class ExpressionTranslator(ABC):
             unit = left.column.unit
         datatype = VOTableDatatype.long if integral else VOTableDatatype.double
         sql = f"{left.operand()} {op} {right.operand()}"
-        return Emitted(sql, Kind.number, meta(datatype, unit=unit), compound=True)
+        fixed = left.fixed and right.fixed
+        column = meta(datatype, unit=unit)
+        return Emitted(sql, Kind.number, column, compound=True, fixed=fixed)
 
     def _comparison(
         self, op: str, left: Emitted, right: Emitted, node: n.Binary
@@ -264,6 +278,9 @@ class ExpressionTranslator(ABC):
                 sql = f"{flag.operand()} {op} {literal}"
                 return Emitted(sql, Kind.boolean, boolean, True, compound=True)
         _check_comparable(left, right, node)
+        within = _within_distance(op, left, right)
+        if within is not None:
+            return Emitted(within, Kind.boolean, boolean, True, compound=True)
         sql = f"{_beside(left, right)} {op} {_beside(right, left)}"
         return Emitted(sql, Kind.boolean, boolean, True, compound=True)
 
@@ -455,6 +472,29 @@ def _beside(value: Emitted, other: Emitted) -> str:
     ):
         return value.sql
     return _text(value)
+
+
+def _within_distance(op: str, left: Emitted, right: Emitted) -> str | None:
+    """``DISTANCE(p, q) < r`` with an index-friendly ``p <@ scircle(q, r)`` first.
+
+    The exact comparison stays, so the meaning is unchanged; the containment
+    lets the planner use the spatial index on ``p``.
+    """
+    flipped = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+    if right.distance is None and left.distance is not None:
+        pass
+    elif left.distance is None and right.distance is not None and op in flipped:
+        left, right, op = right, left, flipped[op]
+    else:
+        return None
+    if op not in {"<", "<="} or not right.fixed or right.kind != Kind.number:
+        return None
+    assert left.distance is not None
+    point, centre = left.distance
+    return (
+        f"{point} <@ scircle({centre}, radians({right.sql}))"
+        f" AND {left.sql} {op} {right.sql}"
+    )
 
 
 def _check_comparable(left: Emitted, right: Emitted, node: object) -> None:

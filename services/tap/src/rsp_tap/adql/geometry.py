@@ -56,12 +56,13 @@ def strip_coordsys(call: FunctionCall) -> FunctionCall:
     return FunctionCall(call.name, call.args[1:])
 
 
-def _point(sql: str) -> Emitted:
+def _point(sql: str, *, fixed: bool = False) -> Emitted:
     return Emitted(
         sql,
         Kind.geometry,
         meta(_DOUBLE, arraysize="2", xtype="point", unit="deg"),
         geometry="point",
+        fixed=fixed,
     )
 
 
@@ -101,7 +102,7 @@ def _make_point(call: FunctionCall, args: Sequence[Emitted], _: ParamSink) -> Em
     if len(args) != 2:
         raise _fail(call, "POINT takes a coordinate system and two coordinates")
     _numbers(call, args)
-    return _point(_spoint(args[0], args[1]))
+    return _point(_spoint(args[0], args[1]), fixed=args[0].fixed and args[1].fixed)
 
 
 def _make_circle(call: FunctionCall, args: Sequence[Emitted], _: ParamSink) -> Emitted:
@@ -130,8 +131,8 @@ def _make_box(call: FunctionCall, args: Sequence[Emitted], _: ParamSink) -> Emit
         raise _fail(call, "BOX takes a centre, a width and a height")
     _numbers(call, [width, height])
     w, h = width.operand(), height.operand()
-    south_west = f"spoint(radians({x} - {w} / 2), radians({y} - {h} / 2))"
-    north_east = f"spoint(radians({x} + {w} / 2), radians({y} + {h} / 2))"
+    south_west = f"spoint(radians({x} - {w} / 2.0), radians({y} - {h} / 2.0))"
+    north_east = f"spoint(radians({x} + {w} / 2.0), radians({y} + {h} / 2.0))"
     return _region(f"sbox({south_west}, {north_east})", "box")
 
 
@@ -193,16 +194,23 @@ def _predicate(call: FunctionCall, args: Sequence[Emitted], _: ParamSink) -> Emi
 def _distance(call: FunctionCall, args: Sequence[Emitted], _: ParamSink) -> Emitted:
     if len(args) == 4:
         _numbers(call, args)
-        first, second = _spoint(args[0], args[1]), _spoint(args[2], args[3])
+        points = [
+            _point(_spoint(args[0], args[1]), fixed=args[0].fixed and args[1].fixed),
+            _point(_spoint(args[2], args[3]), fixed=args[2].fixed and args[3].fixed),
+        ]
     elif len(args) == 2 and all(a.geometry == "point" for a in args):
-        first, second = args[0].sql, args[1].sql
+        points = list(args)
     else:
         raise _fail(call, "DISTANCE takes two points or four coordinates")
+    first, second = points
+    # Look up the point that varies (a table's) in the index, around the other.
+    lookup = (second.sql, first.sql) if first.fixed else (first.sql, second.sql)
     return Emitted(
-        f"degrees({first} <-> {second})",
+        f"degrees({first.sql} <-> {second.sql})",
         Kind.number,
         meta(_DOUBLE, unit="deg", ucd="pos.angDistance"),
         exact=True,
+        distance=lookup,
     )
 
 

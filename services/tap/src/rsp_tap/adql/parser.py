@@ -208,6 +208,9 @@ class _Builder(Transformer[Token, Any]):
     def offset_clause(self, c: list[Token]) -> _Clause:
         return _Clause("offset", _bounded_int(c[0], "OFFSET"))
 
+    def scalar_subquery(self, c: list[Any]) -> n.ScalarSubquery:
+        return n.ScalarSubquery(c[0])
+
     def subquery(self, c: list[Any]) -> n.Query:
         query: n.Query = c[0]
         return query
@@ -417,7 +420,9 @@ def _token_error(adql: str, error: UnexpectedToken) -> AdqlSyntaxError:
             line=token.line,
             column=token.column,
         )
-    if adql.startswith("/*", start):
+    if adql.startswith("/*", start) or (
+        text == "*" and adql[:start].rstrip().endswith("/")
+    ):
         return AdqlSyntaxError(
             "ADQL comments start with -- and run to the end of the line;"
             " /* ... */ is not ADQL",
