@@ -171,3 +171,31 @@ def dev(port: int, gateway_port: int, state_dir: Path) -> None:
     except (DevError, NginxError, RouteTableError) as e:
         raise click.ClickException(str(e)) from None
     raise SystemExit(code)
+
+
+@main.command("lab-env")
+@click.option(
+    "--venv",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".dev/lab/venv"),
+    show_default=True,
+    help="The virtual environment local labs run from.",
+)
+@click.option(
+    "--requirements",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("images/lab/requirements.txt"),
+    show_default=True,
+    help="The lab lock (the lab image installs the same file).",
+)
+@click.option("--force", is_flag=True, help="Rebuild even when the venv is current.")
+def lab_env(venv: Path, requirements: Path, *, force: bool) -> None:
+    """Build the lab environment from the lab lock (fast when it is current)."""
+    from .labenv import LabEnvironmentError, build_lab_environment  # noqa: PLC0415
+
+    try:
+        built = build_lab_environment(venv, requirements, force=force)
+    except LabEnvironmentError as e:
+        raise click.ClickException(str(e)) from None
+    state = "built" if built.rebuilt else "current"
+    click.echo(f"{built.venv} ({state}, lock {built.digest[:12]})")
