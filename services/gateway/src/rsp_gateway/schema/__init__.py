@@ -8,7 +8,13 @@ production and SQLite + aiosqlite for ``make dev``.
 from __future__ import annotations
 
 from .base import Base
+from .credential import GitHubCredentialRecord
 from .history import TokenChangeHistoryRecord
 from .token import TokenRecord
 
-__all__ = ["Base", "TokenChangeHistoryRecord", "TokenRecord"]
+__all__ = [
+    "Base",
+    "GitHubCredentialRecord",
+    "TokenChangeHistoryRecord",
+    "TokenRecord",
+]

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from pydantic import SecretStr
 from structlog.stdlib import BoundLogger
 
 from ..config import Config
@@ -234,9 +235,16 @@ class LoginService:
             raise LoginFailedError(f"GitHub refused the login ({code_name}).")
         if not code:
             raise LoginFailedError("GitHub sent no authorization code.")
-        info = await github.get_user_info(code)
-        user = self.user_from_github(info)
-        return await self.create_session(user, return_url, ip_address=ip_address)
+        login = await github.login(code)
+        user = self.user_from_github(login.user)
+        # The GitHub token is kept only if it will be used, to refresh groups.
+        keep = self._config.group_refresh_interval > timedelta(0)
+        return await self.create_session(
+            user,
+            return_url,
+            ip_address=ip_address,
+            github_token=login.access_token if keep else None,
+        )
 
     async def finish_dev_login(
         self,
@@ -273,9 +281,17 @@ class LoginService:
         return scopes_for(self._config.group_mapping, groups)
 
     async def create_session(
-        self, user: UserInfo, return_url: str, *, ip_address: str | None
+        self,
+        user: UserInfo,
+        return_url: str,
+        *,
+        ip_address: str | None,
+        github_token: SecretStr | None = None,
     ) -> Session:
         """Issue the session token of a user who proved who they are.
+
+        ``github_token`` (GitHub logins) is kept, encrypted, with the session
+        so that its groups and scopes can be refreshed.
 
         Raises
         ------
@@ -292,7 +308,7 @@ class LoginService:
                 groups=groups,
             )
         token = await self._tokens.create_session_token(
-            user, scopes, ip_address=ip_address
+            user, scopes, ip_address=ip_address, github_token=github_token
         )
         data = await self._tokens.validate(token)
         if data is not None and data.expires is not None:

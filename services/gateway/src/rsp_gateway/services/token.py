@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
+from pydantic import SecretStr
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from structlog.stdlib import BoundLogger
@@ -39,9 +40,10 @@ from ..models.token import (
 from ..models.userinfo import UserInfo
 from ..schema import TokenRecord
 from ..storage.cache import ChildKey, TokenCache
+from ..storage.credential import GitHubCredentialStore, GitHubTokenCipher
 from ..storage.history import TokenChangeHistoryStore
 from ..storage.last_used import LastUsedRecorder
-from ..storage.token import TokenStore
+from ..storage.token import TokenStore, delete_token_trees
 from .delegation import ChildTokenProvider
 from .history import TokenHistoryLister
 from .token_rules import (
@@ -85,6 +87,7 @@ class TokenService:
         self._hasher = hasher
         self._logger = logger
         self._rules = TokenRules(config)
+        self._cipher = GitHubTokenCipher(config.token_hash_key.get_secret_value())
         self._validator = TokenValidator(
             config=config, sessions=sessions, cache=cache, hasher=hasher
         )
@@ -116,9 +119,18 @@ class TokenService:
     # Creation -----------------------------------------------------------
 
     async def create_session_token(
-        self, user: UserInfo, scopes: list[str], *, ip_address: str | None
+        self,
+        user: UserInfo,
+        scopes: list[str],
+        *,
+        ip_address: str | None,
+        github_token: SecretStr | None = None,
     ) -> Token:
-        """Issue the session token of a browser login."""
+        """Issue the session token of a browser login.
+
+        ``github_token``, the GitHub access token of a GitHub login, is kept
+        encrypted with the session so that its groups can be refreshed.
+        """
         self._rules.check_username(user.username)
         return await self._issue(
             username=user.username,
@@ -128,6 +140,7 @@ class TokenService:
             identity=user,
             actor=user.username,
             ip_address=ip_address,
+            github_token=github_token,
         )
 
     async def create_user_token(
@@ -198,6 +211,7 @@ class TokenService:
         token_name: str | None = None,
         parent: str | None = None,
         service: str | None = None,
+        github_token: SecretStr | None = None,
     ) -> Token:
         token = Token.generate()
         now = datetime.now(UTC)
@@ -227,6 +241,9 @@ class TokenService:
                 ):
                     raise self._rules.name_taken(token_name)
                 await store.add(record)
+                if github_token is not None:
+                    sealed = self._cipher.encrypt(github_token)
+                    GitHubCredentialStore(session).add(token.key, sealed, now)
                 TokenChangeHistoryStore(session).record(
                     record,
                     TokenChange.create,
@@ -488,17 +505,7 @@ class TokenService:
         ip: str | None,
     ) -> list[str]:
         """Delete tokens and all their descendants, recording each; return the keys."""
-        store = TokenStore(session)
-        history = TokenChangeHistoryStore(session)
-        records = await store.with_descendants(roots)
-        now = datetime.now(UTC)
-        for record in records:
-            history.record(record, action, actor=actor, ip_address=ip, event_time=now)
-        keys = [r.key for r in records]
-        await store.delete(keys)
-        for record in records:
-            session.expunge(record)
-        return keys
+        return await delete_token_trees(session, roots, action, actor=actor, ip=ip)
 
     # History ------------------------------------------------------------
 

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import cast
 
 from sqlalchemy import Table, bindparam, case, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..models.history import TokenChange
 from ..models.token import TokenData, TokenInfo, TokenType
 from ..models.userinfo import Group
 from ..schema import TokenRecord
 from ..schema.base import UtcDateTime
+from .history import TokenChangeHistoryStore
 
-__all__ = ["TokenStore"]
+__all__ = ["TokenStore", "delete_token_trees"]
 
 
 class TokenStore:
@@ -151,3 +153,25 @@ class TokenStore:
         rows = [{"k": key, "t": at} for key, at in used.items()]
         connection = await self._session.connection()
         await connection.execute(stmt, rows)
+
+
+async def delete_token_trees(
+    session: AsyncSession,
+    roots: Iterable[str],
+    action: TokenChange,
+    *,
+    actor: str,
+    ip: str | None,
+) -> list[str]:
+    """Delete tokens and all their descendants, recording each; return the keys."""
+    store = TokenStore(session)
+    history = TokenChangeHistoryStore(session)
+    records = await store.with_descendants(roots)
+    now = datetime.now(UTC)
+    for record in records:
+        history.record(record, action, actor=actor, ip_address=ip, event_time=now)
+    keys = [r.key for r in records]
+    await store.delete(keys)
+    for record in records:
+        session.expunge(record)
+    return keys
