@@ -121,16 +121,22 @@ class ChildTokenProvider:
             shared = await self._cache.get_shared_child(key)
             if shared is not None:
                 data = await self._validator.lookup(shared)
-                if data is not None and data.expires is not None:
+                if (
+                    data is not None
+                    and data.expires is not None
+                    and data.scopes == key.scopes
+                ):
                     cached = CachedChild(shared, data.expires.timestamp())
                     self._cache.put_child(key, cached, generation)
         if cached is None:
             return None
         if cached.expires_at - now < needed and cached.expires_at < cap:
             return None
-        # Confirm it is still valid: from the cache normally, from the
-        # database while the caches are bypassed.
-        if await self._validator.lookup(cached.token) is None:
+        # Confirm it is still valid, with the scopes it was made with (a
+        # group refresh may have clipped them): from the cache normally,
+        # from the database while the caches are bypassed.
+        data = await self._validator.lookup(cached.token)
+        if data is None or data.scopes != key.scopes:
             self._cache.evict([cached.token.key])
             return None
         return cached.token

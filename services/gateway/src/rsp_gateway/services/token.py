@@ -240,6 +240,8 @@ class TokenService:
                     username, token_name
                 ):
                     raise self._rules.name_taken(token_name)
+                if parent is not None:
+                    await self._check_parent(store, parent, scopes)
                 await store.add(record)
                 if github_token is not None:
                     sealed = self._cipher.encrypt(github_token)
@@ -265,6 +267,22 @@ class TokenService:
             service=service,
         )
         return token
+
+    @staticmethod
+    async def _check_parent(store: TokenStore, parent: str, scopes: list[str]) -> None:
+        """The parent still exists and holds ``scopes`` (checked in the database).
+
+        The caller's view of the parent may be a moment old: a group refresh
+        or a change may have narrowed it meanwhile. The parent row stays
+        shared-locked until the child is written, so no change slips between.
+        """
+        held = await store.scopes_for_child(parent)
+        if held is None:
+            raise InvalidTokenError("The token was revoked; log in again")
+        if not set(scopes) <= held:
+            raise InsufficientScopeError(
+                "The token's scopes changed meanwhile; try again"
+            )
 
     # Children -----------------------------------------------------------
 

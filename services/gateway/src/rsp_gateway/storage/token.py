@@ -78,6 +78,20 @@ class TokenStore:
         stmt = select(TokenRecord).where(TokenRecord.key == key).with_for_update()
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
+    async def scopes_for_child(self, key: str) -> set[str] | None:
+        """The scopes of a token about to get a child, share-locked; `None` if gone.
+
+        The lock (``FOR SHARE`` on PostgreSQL) keeps the row from changing
+        until the transaction ends, while other children can still be made.
+        """
+        stmt = (
+            select(TokenRecord.scopes)
+            .where(TokenRecord.key == key)
+            .with_for_update(read=True)
+        )
+        scopes = (await self._session.execute(stmt)).scalar_one_or_none()
+        return None if scopes is None else set(scopes)
+
     async def list_for_user(self, username: str) -> list[TokenRecord]:
         """A user's tokens, newest first."""
         stmt = (
