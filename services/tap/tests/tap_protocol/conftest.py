@@ -105,7 +105,7 @@ def make_config(job_database_url: str, tmp_path: Path) -> Callable[..., Config]:
             "database_url": job_database_url,
             "query_database_url": "postgresql://nobody@127.0.0.1:1/none",
             "result_storage": LocalResultStorage(path=tmp_path / "results"),
-            "log_json": False,
+            "log_json": True,
             "log_level": "WARNING",
             "cleanup_interval": 3600,
         }

@@ -44,6 +44,7 @@ class FakeBackend:
     queries: list[TranslatedQuery] = field(default_factory=list)
     cancelled: int = 0
     started: asyncio.Event | None = None
+    was_cancelled: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def execute(
         self,
@@ -62,6 +63,7 @@ class FakeBackend:
                     await asyncio.sleep(self.delay)
         except asyncio.CancelledError:
             self.cancelled += 1
+            self.was_cancelled.set()
             raise
         if self.error is not None:
             raise self.error
@@ -69,17 +71,22 @@ class FakeBackend:
         if query.limit is not None:
             available = min(available, query.limit)
         if query.uploads and "tap_upload" in query.sql.lower():
-            upload_rows = query.uploads[0].rows
-            width = len(query.columns)
-            data = [tuple(list(r)[:width]) for r in upload_rows]
-            data = [r + (None,) * (width - len(r)) for r in data]
+            # Answer the upload's own values for the columns selected by name.
+            upload = query.uploads[0]
+            names = [c.name.lower() for c in upload.table.columns]
+            picks = [
+                names.index(c.name.lower()) if c.name.lower() in names else None
+                for c in query.columns
+            ]
+            data = [
+                tuple(None if p is None else row[p] for p in picks)
+                for row in upload.rows
+            ]
             return QueryResult(
                 columns=query.columns, rows=data[:maxrec], overflow=len(data) > maxrec
             )
         count = min(available, maxrec)
-        rows = [
-            tuple(_value(c, i) for c in query.columns) for i in range(count)
-        ]
+        rows = [tuple(_value(c, i) for c in query.columns) for i in range(count)]
         return QueryResult(
             columns=query.columns, rows=rows, overflow=available > maxrec
         )

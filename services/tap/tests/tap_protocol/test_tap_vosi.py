@@ -28,7 +28,8 @@ async def test_capabilities_declare_tap(anonymous_client: AsyncClient) -> None:
     root = ET.fromstring(response.content)
     assert root.tag == "{http://www.ivoa.net/xml/VOSICapabilities/v1.0}capabilities"
     tap = next(
-        c for c in root.iter("capability")
+        c
+        for c in root.iter("capability")
         if c.get("standardID") == "ivo://ivoa.net/std/TAP"
     )
     assert tap.get(XSI_TYPE) == "tr:TableAccess"
@@ -81,7 +82,9 @@ async def test_tables_list_the_catalogs(client: AsyncClient) -> None:
     assert "dp01_dc2_catalogs.object" in names
     assert "TAP_SCHEMA.columns" in names
     table = next(
-        t for t in root.iter("table") if t.findtext("name") == "dp01_dc2_catalogs.object"
+        t
+        for t in root.iter("table")
+        if t.findtext("name") == "dp01_dc2_catalogs.object"
     )
     columns = {c.findtext("name"): c for c in table.iter("column")}
     assert "objectId" in columns

@@ -37,4 +37,5 @@ async def sync_query(request: Request, context: Context, user: User) -> Response
     context.logger.info(
         "Sync query", user=user, rows=output.rows, overflow=output.overflow
     )
-    return Response(output.content, media_type=output.mime_type)
+    # The declared MIME type exactly (no charset added to text/csv).
+    return Response(output.content, headers={"Content-Type": output.mime_type})

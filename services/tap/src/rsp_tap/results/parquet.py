@@ -1,9 +1,10 @@
 """Parquet results with VOTable metadata, as the IVOA VOParquet note describes.
 
 The file's key-value metadata carries ``IVOA.VOTable-Parquet.version`` and
-``IVOA.VOTable-Parquet.content``: a VOTable with the RESOURCE, INFO and FIELD
-elements of the result (units, UCDs, descriptions, xtypes) and no DATA, so
-readers such as astropy's ``parquet.votable`` recover the full metadata.
+``IVOA.VOTable-Parquet.content``: a DATA-less VOTable with the RESOURCE,
+INFO and FIELD elements of the result (units, UCDs, descriptions, xtypes),
+so readers such as TOPCAT and astropy's ``parquet.votable`` recover the full
+metadata.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pyarrow.parquet as pq
 
 from ..models.query import QueryResult
 from ..models.schema import CatalogColumn, VOTableDatatype
-from .votable import VOTABLE_NS, _text, votable_document
+from .votable import _text, votable_document
 
 __all__ = ["write_parquet"]
 
@@ -84,7 +85,7 @@ def write_parquet(result: QueryResult, *, query: str | None = None) -> bytes:
     head, tail = votable_document(
         result.columns, overflow=result.overflow, query=query, serialization=None
     )
-    content = _with_parquet_element(head + tail)
+    content = head + tail
     metadata = {
         b"IVOA.VOTable-Parquet.version": b"1.0",
         b"IVOA.VOTable-Parquet.content": content,
@@ -93,12 +94,6 @@ def write_parquet(result: QueryResult, *, query: str | None = None) -> bytes:
     out = io.BytesIO()
     pq.write_table(table, out, compression="snappy")
     return out.getvalue()
-
-
-def _with_parquet_element(document: bytes) -> bytes:
-    """Mark the TABLE's data as the Parquet file itself (``Parquet-local-XML``)."""
-    element = f'<PARQUET xmlns="{VOTABLE_NS}" type="Parquet-local-XML" />'
-    return document.replace(b"</TABLE>", element.encode() + b"</TABLE>", 1)
 
 
 def _unique(names: list[str]) -> list[str]:
