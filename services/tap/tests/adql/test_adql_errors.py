@@ -68,6 +68,13 @@ SYNTAX = [
     ("SELECT ~ra FROM object", "whole numbers"),
     ("SELECT ra & 1 FROM object", "whole numbers"),
     ("SELECT ra FROM position NATURAL JOIN truth_match", "no column in common"),
+    ("SELECT ra, COUNT(*) FROM object", "Column ra must be in GROUP BY"),
+    ("SELECT tract, ra FROM object GROUP BY tract", "Column ra must be in GROUP BY"),
+    ("SELECT ra + 1, MAX(dec) FROM object GROUP BY dec", "Column ra must be in"),
+    ("SELECT * FROM TAP_SCHEMA.schemas GROUP BY schema_name", "Column utype is"),
+    ("SELECT o.ra FROM object AS o HAVING COUNT(*) > 1", "Column o.ra must be"),
+    ("SELECT CIRCLE('ICRS', 1, 2, -1) FROM object", "between 0 and 90 degrees"),
+    ("SELECT CIRCLE('ICRS', 1, 2, 91) FROM object", "between 0 and 90 degrees"),
 ]
 
 REFERENCE = [

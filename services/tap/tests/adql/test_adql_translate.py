@@ -194,3 +194,29 @@ def test_cone_search_translates_well_under_a_millisecond(schema: CatalogSchema) 
     translate_cached(DP01_CONE, schema)
     translate_cached(DP01_CONE, schema)
     assert time.perf_counter() - start < 0.002
+
+
+def test_grouping_accepts_grouped_and_aggregated_columns(schema: CatalogSchema) -> None:
+    for adql in (
+        "SELECT tract, COUNT(*), MAX(ra) FROM object GROUP BY tract",
+        "SELECT tract AS t, MIN(dec) FROM object GROUP BY t",
+        "SELECT tract, patch, AVG(mag_g) FROM object GROUP BY 1, 2",
+        "SELECT FLOOR(ra), COUNT(*) FROM object GROUP BY FLOOR(ra)",
+        "SELECT tract + 1, COUNT(*) FROM object GROUP BY tract",
+        "SELECT COUNT(*) FROM object HAVING COUNT(*) > 1",
+        "SELECT * FROM TAP_SCHEMA.key_columns"
+        " GROUP BY key_id, from_column, target_column",
+        "SELECT o.tract, (SELECT MAX(t.mag_r) FROM truth_match AS t"
+        " WHERE t.tract = o.tract) FROM object AS o GROUP BY o.tract",
+    ):
+        assert translate(adql, schema).sql.startswith("SELECT")
+
+
+def test_distance_rewrite_only_for_radii_pgsphere_accepts(
+    schema: CatalogSchema,
+) -> None:
+    base = "SELECT ra FROM object WHERE DISTANCE(ra, dec, 62, -36) "
+    assert "scircle" in translate(base + "< 0.5/60", schema).sql
+    assert "scircle" in translate(base + "<= 90", schema).sql
+    for bound in ("< 120", "< -1", "> 0.1", "< mag_g"):
+        assert "scircle" not in translate(base + bound, schema).sql

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import Enum
+from functools import lru_cache
 
 from ..models.schema import CatalogColumn, VOTableDatatype
 
@@ -58,6 +59,7 @@ _SQL_TYPES = {
 }
 
 
+@lru_cache(maxsize=4096)
 def quote_identifier(name: str) -> str:
     """Quote a name taken from the schema (never from the query text)."""
     return '"' + name.replace('"', '""') + '"'
@@ -68,6 +70,7 @@ def sql_type(datatype: VOTableDatatype) -> str:
     return _SQL_TYPES[datatype]
 
 
+@lru_cache(maxsize=256)
 def meta(
     datatype: VOTableDatatype,
     *,
@@ -125,6 +128,9 @@ class Emitted:
 
     fixed: bool = False
     """The value is the same for every row (built from literals only)."""
+
+    number: float | None = None
+    """The value of a number built from literals only, when it is known."""
 
     distance: tuple[str, str] | None = None
     """For DISTANCE: its two points, the one to look up in an index first."""

@@ -158,6 +158,7 @@ class ExpressionTranslator(ABC):
                 constant=value,
                 is_constant=True,
                 fixed=True,
+                number=value,
             )
         if isinstance(value, float):
             return Emitted(
@@ -167,6 +168,7 @@ class ExpressionTranslator(ABC):
                 constant=value,
                 is_constant=True,
                 fixed=True,
+                number=value,
             )
         return Emitted(
             self.param(value),
@@ -218,7 +220,10 @@ class ExpressionTranslator(ABC):
             return value
         column = meta(value.column.datatype, unit=value.column.unit)
         sql = f"-{value.operand()}"
-        return Emitted(sql, Kind.number, column, compound=True, fixed=value.fixed)
+        number = None if value.number is None else -value.number
+        return Emitted(
+            sql, Kind.number, column, compound=True, fixed=value.fixed, number=number
+        )
 
     def _binary(self, node: n.Binary, scope: Scope) -> Emitted:
         left, right = self.expr(node.left, scope), self.expr(node.right, scope)
@@ -249,7 +254,14 @@ class ExpressionTranslator(ABC):
         sql = f"{left.operand()} {op} {right.operand()}"
         fixed = left.fixed and right.fixed
         column = meta(datatype, unit=unit)
-        return Emitted(sql, Kind.number, column, compound=True, fixed=fixed)
+        return Emitted(
+            sql,
+            Kind.number,
+            column,
+            compound=True,
+            fixed=fixed,
+            number=_arithmetic(op, left.number, right.number, integral=integral),
+        )
 
     def _comparison(
         self, op: str, left: Emitted, right: Emitted, node: n.Binary
@@ -487,7 +499,8 @@ def _within_distance(op: str, left: Emitted, right: Emitted) -> str | None:
         left, right, op = right, left, flipped[op]
     else:
         return None
-    if op not in {"<", "<="} or not right.fixed or right.kind != Kind.number:
+    radius = right.number
+    if op not in {"<", "<="} or radius is None or not 0 <= radius <= 90:
         return None
     assert left.distance is not None
     point, centre = left.distance
@@ -495,6 +508,23 @@ def _within_distance(op: str, left: Emitted, right: Emitted) -> str | None:
         f"{point} <@ scircle({centre}, radians({right.sql}))"
         f" AND {left.sql} {op} {right.sql}"
     )
+
+
+def _arithmetic(
+    op: str, left: float | None, right: float | None, *, integral: bool
+) -> float | None:
+    """Value of ``left op right`` as PostgreSQL computes it, when both are known."""
+    if left is None or right is None:
+        return None
+    if op == "+":
+        return left + right
+    if op == "-":
+        return left - right
+    if op == "*":
+        return left * right
+    if op == "/" and right != 0:
+        return float(int(left / right)) if integral else left / right
+    return None
 
 
 def _check_comparable(left: Emitted, right: Emitted, node: object) -> None:

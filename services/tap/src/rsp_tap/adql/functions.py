@@ -217,7 +217,7 @@ def _in_unit(call: FunctionCall, args: Sequence[Emitted]) -> Emitted:
             line=call.name.line,
             column=call.name.column,
         )
-    from astropy import units  # type: ignore[import-untyped]  # noqa: PLC0415
+    from astropy import units  # noqa: PLC0415 (slow import, only needed here)
 
     try:
         factor = float(units.Unit(source_unit).to(units.Unit(target.constant)))

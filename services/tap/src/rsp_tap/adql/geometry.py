@@ -116,6 +116,8 @@ def _make_circle(call: FunctionCall, args: Sequence[Emitted], _: ParamSink) -> E
             call, "CIRCLE takes a centre (a point or two coordinates) and a radius"
         )
     _numbers(call, [radius])
+    if radius.number is not None and not 0 <= radius.number <= 90:
+        raise _fail(call, "The radius of a CIRCLE must be between 0 and 90 degrees")
     return _region(f"scircle({centre}, radians({radius.sql}))", "circle")
 
 

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, cast
 
 from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedEOF, UnexpectedToken
 
 from . import nodes as n
 from .errors import AdqlSyntaxError
-from .lexer import AdqlLexer
+from .lalr import LalrDriver, UnexpectedInput
+from .lexer import AdqlLexer, tokenize
 
 __all__ = ["MAX_QUERY_LENGTH", "parse"]
 
@@ -362,8 +362,8 @@ def _bounded_int(token: Token, what: str) -> int:
 
 
 @cache
-def _parser() -> Lark:
-    return Lark(
+def _parser() -> LalrDriver:
+    lark = Lark(
         _GRAMMAR.read_text(),
         parser="lalr",
         lexer=AdqlLexer,
@@ -371,6 +371,7 @@ def _parser() -> Lark:
         maybe_placeholders=False,
         cache=False,
     )
+    return LalrDriver(lark)
 
 
 def warm_up() -> None:
@@ -393,20 +394,15 @@ def parse(adql: str) -> n.Query:
     if not adql.strip():
         raise AdqlSyntaxError("The query is empty")
     try:
-        query = cast(n.Query, _parser().parse(adql))
-    except UnexpectedToken as error:
+        query = cast(n.Query, _parser().parse(tokenize(adql)))
+    except UnexpectedInput as error:
         raise _token_error(adql, error) from None
-    except UnexpectedEOF as error:
-        raise AdqlSyntaxError(
-            f"The query ends too early; expected"
-            f" {_expected({str(e) for e in error.expected})}"
-        ) from None
     return query
 
 
-def _token_error(adql: str, error: UnexpectedToken) -> AdqlSyntaxError:
-    token: Token = error.token
-    expected: set[str] = set(error.expected)
+def _token_error(adql: str, error: UnexpectedInput) -> AdqlSyntaxError:
+    token = error.token
+    expected = error.expected
     if token.type == "$END":
         return AdqlSyntaxError(
             f"The query ends too early; expected {_expected(expected)}"

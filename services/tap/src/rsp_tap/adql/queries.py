@@ -15,6 +15,7 @@ from .emitted import Emitted, Kind, kind_of, quote_identifier, sql_type
 from .errors import AdqlReferenceError, AdqlSyntaxError
 from .expressions import ExpressionTranslator, Output, QueryOutput
 from .geometry import geometry_output
+from .grouping import free_columns, has_aggregate
 from .scope import Catalog, Scope, Source, SourceColumn
 
 __all__ = ["Translator"]
@@ -110,6 +111,7 @@ class Translator(ExpressionTranslator):
             clauses.append("GROUP BY " + ", ".join(terms))
         if select.having is not None:
             clauses.append("HAVING " + self.condition(select.having, scope))
+        self._check_grouping(select, scope, outputs)
         if query is not None and query.order_by:
             terms = [self._order_term(t, scope, outputs) for t in query.order_by]
             clauses.append("ORDER BY " + ", ".join(terms))
@@ -131,12 +133,12 @@ class Translator(ExpressionTranslator):
                     columns = scope.star_columns(item.qualifier)
                     named.extend(_from_source(c) for c in columns)
                     continue
-                value = self.expr(item.expr, scope)
-                source = (
-                    scope.resolve(item.expr)
-                    if isinstance(item.expr, n.ColumnRef)
-                    else None
-                )
+                if isinstance(item.expr, n.ColumnRef):
+                    source = scope.resolve(item.expr)
+                    value = _from_source(source)[2]
+                else:
+                    source = None
+                    value = self.expr(item.expr, scope)
                 if item.alias is not None:
                     named.append((item.alias.name, item.alias.delimited, value, source))
                 elif source is not None:
@@ -146,6 +148,52 @@ class Translator(ExpressionTranslator):
                         (_default_name(item.expr, position), False, value, None)
                     )
         return _outputs(named)
+
+    def _check_grouping(
+        self, select: n.Select, scope: Scope, outputs: tuple[Output, ...]
+    ) -> None:
+        """Refuse selected columns that are neither grouped nor aggregated."""
+        items = select.items or ()
+        expressions = [i.expr for i in items if isinstance(i, n.DerivedColumn)]
+        if not (
+            select.group_by
+            or select.having is not None
+            or any(has_aggregate(e) for e in expressions)
+        ):
+            return
+        grouped = set()
+        for term in select.group_by:
+            sql = self._group_term(term, scope, outputs)
+            grouped.add(outputs[int(sql) - 1].value.sql if sql.isdigit() else sql)
+        position = 0
+        for item in select.items or [None]:
+            if not isinstance(item, n.DerivedColumn):
+                # SELECT * or t.*: every column it brings must be grouped.
+                count = len(scope.star_columns(item.qualifier if item else None))
+                for output in outputs[position : position + count]:
+                    if output.value.sql not in grouped:
+                        raise AdqlSyntaxError(
+                            f"Column {output.name} is selected but neither in"
+                            " GROUP BY nor inside an aggregate function"
+                        )
+                position += count
+                continue
+            value = outputs[position].value
+            position += 1
+            if value.sql in grouped:
+                continue
+            for ref in free_columns(item.expr):
+                if scope.lookup_local(ref) is None:
+                    continue
+                if self.expr(ref, scope).sql not in grouped:
+                    name = ref.parts[-1]
+                    raise AdqlSyntaxError(
+                        f"Column {'.'.join(str(p) for p in ref.parts)} must be in"
+                        " GROUP BY or inside an aggregate function such as"
+                        f" MAX({name})",
+                        line=name.line,
+                        column=name.column,
+                    )
 
     def _group_term(
         self, term: n.Expr, scope: Scope, outputs: tuple[Output, ...]
@@ -318,7 +366,9 @@ def _outputs(
             while sql_name.lower() in used_sql:
                 sql_name += "_"
         used_sql.add(sql_name.lower())
-        column: CatalogColumn = replace(value.column, name=unique)
+        column: CatalogColumn = value.column
+        if column.name != unique:
+            column = replace(column, name=unique)
         outputs.append(Output(unique, sql_name, column, value, delimited))
     return tuple(outputs)
 

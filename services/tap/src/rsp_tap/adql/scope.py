@@ -265,13 +265,14 @@ class Scope:
         """Find the column a reference designates, here or in enclosing queries."""
         scope: Scope | None = self
         while scope is not None:
-            found = scope._lookup(ref)
+            found = scope.lookup_local(ref)
             if found is not None:
                 return found
             scope = scope.parent
         raise self._missing(ref)
 
-    def _lookup(self, ref: ColumnRef) -> SourceColumn | None:
+    def lookup_local(self, ref: ColumnRef) -> SourceColumn | None:
+        """The column a reference designates in this scope only, if any."""
         name = ref.parts[-1]
         qualifier = ref.parts[:-1]
         if len(qualifier) > 2:
