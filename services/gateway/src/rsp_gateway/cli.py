@@ -134,14 +134,22 @@ def generate_token() -> None:
 
 @main.command()
 def maintenance() -> None:
-    """Delete expired tokens and trim old token history."""
+    """Delete expired tokens, trim old token history, refresh GitHub sessions.
 
-    async def work(factory: Factory) -> tuple[int, int]:
+    The refresh reads the groups of every due GitHub session again (see
+    ``group_refresh_interval``), as the server also does in the background.
+    """
+
+    async def work(factory: Factory) -> str:
         service = factory.create_token_service()
-        return await service.expire_tokens(), await service.trim_history()
+        expired = await service.expire_tokens()
+        trimmed = await service.trim_history()
+        refreshed = await factory.create_group_refresh_service().refresh_due()
+        return (
+            f"Expired {expired} tokens, trimmed {trimmed} history entries, {refreshed}"
+        )
 
-    expired, trimmed = _run(lambda config: _with_services(config, work))
-    click.echo(f"Expired {expired} tokens, trimmed {trimmed} history entries")
+    click.echo(_run(lambda config: _with_services(config, work)))
 
 
 @main.command("create-service-token")

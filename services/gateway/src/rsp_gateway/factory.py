@@ -18,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from structlog.stdlib import BoundLogger
 
 from .config import Config
+from .services.group_refresh import GroupRefreshService, refresh_period
 from .services.login import LoginService
+from .services.refresh_loop import GroupRefreshLoop
 from .services.token import TokenService
 from .services.token_rules import TokenHasher
 from .services.userinfo import UserInfoService
@@ -51,6 +53,8 @@ class ProcessContext:
     child_locks: dict[ChildKey, asyncio.Lock] = field(default_factory=dict)
     shared_token_service: TokenService | None = None
     """The token service without a request-bound logger, made once (hot path)."""
+    group_refresh: GroupRefreshLoop | None = None
+    """The background refresh of GitHub sessions, once started (servers only)."""
 
     @classmethod
     async def from_config(
@@ -106,8 +110,23 @@ class ProcessContext:
                 await channel.wait_subscribed()
         return channel.healthy
 
+    def start_group_refresh(self) -> None:
+        """Start refreshing due GitHub sessions in the background.
+
+        Only when GitHub login is configured and ``group_refresh_interval``
+        is not 0; every ``refresh_period`` of the interval.
+        """
+        service = Factory(self).create_group_refresh_service()
+        if self.group_refresh is not None or not service.enabled:
+            return
+        period = refresh_period(self.config.group_refresh_interval)
+        self.group_refresh = GroupRefreshLoop(service.refresh_due, period=period)
+        self.group_refresh.start()
+
     async def aclose(self) -> None:
         """Stop the background tasks, write pending last uses, release everything."""
+        if self.group_refresh is not None:
+            await self.group_refresh.aclose()
         await self.last_used.aclose()
         channel = self.token_cache.channel
         if channel is not None:
@@ -160,14 +179,29 @@ class Factory:
 
     def create_login_service(self, logger: BoundLogger | None = None) -> LoginService:
         """The browser login service (GitHub or the development provider)."""
-        config = self.config
-        github = None
-        if config.github is not None:
-            callback = f"{config.origin}/login"
-            github = GitHubStorage(config.github, redirect_uri=callback)
         return LoginService(
-            config=config,
+            config=self.config,
             token_service=self.create_token_service(),
-            github=github,
+            github=self._github(),
             logger=logger or structlog.get_logger("rsp_gateway"),
         )
+
+    def create_group_refresh_service(
+        self, logger: BoundLogger | None = None
+    ) -> GroupRefreshService:
+        """The refresh of live GitHub sessions' groups and scopes."""
+        context = self._context
+        return GroupRefreshService(
+            config=context.config,
+            sessions=context.sessions,
+            cache=context.token_cache,
+            github=self._github(),
+            logger=logger or structlog.get_logger("rsp_gateway"),
+        )
+
+    def _github(self) -> GitHubStorage | None:
+        """GitHub, with the login's callback URL, if GitHub login is configured."""
+        config = self.config
+        if config.github is None:
+            return None
+        return GitHubStorage(config.github, redirect_uri=f"{config.origin}/login")

@@ -36,6 +36,7 @@ def create_app(config: Config | None = None) -> FastAPI:
             await process.aclose()
             raise
         app.state.process_context = process
+        process.start_group_refresh()
         try:
             yield
         finally:

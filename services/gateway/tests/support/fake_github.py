@@ -16,7 +16,8 @@ It speaks the parts of GitHub the gateway uses, as GitHub documents them:
 The same app serves both the OAuth and the API URLs; :meth:`github_config`
 points a :class:`~rsp_gateway.config.GitHubConfig` at it. Failures can be
 switched on per test: denied consent, a failing or slow token endpoint, a
-failing API.
+failing or slow API, access tokens revoked by the user. A user's teams,
+name and emails can be changed between calls (the users are mutable).
 
 Fixtures: ``fake_github_server`` (one server per test session) and
 ``fake_github`` (the same server, reset for each test).
@@ -138,6 +139,7 @@ class FakeGitHub:
         self.deny = False
         self.token_failure: TokenFailure | None = None
         self.api_failure: int | None = None
+        self.api_delay = 0.0
         self.slow_seconds = 2.0
         self.page_size = 2
         self.link_base_url: str | None = None
@@ -161,6 +163,10 @@ class FakeGitHub:
         if login not in self.users:
             raise KeyError(login)
         self.current_login = login
+
+    def revoke_tokens(self, login: str) -> None:
+        """Revoke every access token of ``login`` (the API then answers 401)."""
+        self.tokens = {t: who for t, who in self.tokens.items() if who != login}
 
     def github_config(self, timeout: timedelta = timedelta(seconds=5)) -> GitHubConfig:
         """A configuration of the gateway that points at this fake."""
@@ -305,8 +311,10 @@ class FakeGitHub:
             return Response(f"<OAuth>{items}</OAuth>", media_type="application/xml")
         return Response(urlencode(body), media_type="application/x-www-form-urlencoded")
 
-    def _authenticated_user(self, request: Request) -> FakeGitHubUser | Response:
+    async def _authenticated_user(self, request: Request) -> FakeGitHubUser | Response:
         self.api_requests.append(request.url.path)
+        if self.api_delay:
+            await asyncio.sleep(self.api_delay)
         if self.api_failure is not None:
             return JSONResponse(
                 {"message": "Server Error"}, status_code=self.api_failure
@@ -322,19 +330,19 @@ class FakeGitHub:
         return self.users[login]
 
     async def _user(self, request: Request) -> Response:
-        user = self._authenticated_user(request)
+        user = await self._authenticated_user(request)
         if isinstance(user, Response):
             return user
         return JSONResponse(user.to_json())
 
     async def _user_emails(self, request: Request) -> Response:
-        user = self._authenticated_user(request)
+        user = await self._authenticated_user(request)
         if isinstance(user, Response):
             return user
         return self._paginated(request, user.emails)
 
     async def _user_teams(self, request: Request) -> Response:
-        user = self._authenticated_user(request)
+        user = await self._authenticated_user(request)
         if isinstance(user, Response):
             return user
         return self._paginated(request, [t.to_json() for t in user.teams])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..exceptions import InputError
+from ..models.history import TokenChange
 from ..schema import TokenChangeHistoryRecord, TokenRecord
 
 __all__ = ["HistoryFilter", "HistoryPosition", "TokenChangeHistoryStore"]
@@ -75,6 +77,20 @@ class TokenChangeHistoryStore:
         )
         self._session.add(entry)
         return entry
+
+    async def creators(self, keys: Iterable[str]) -> dict[str, str | None]:
+        """Who created each of these tokens, for those whose creation is recorded.
+
+        Tokens whose ``create`` entry was trimmed are absent from the answer.
+        """
+        wanted = list(keys)
+        if not wanted:
+            return {}
+        stmt = select(_H.token, _H.actor).where(
+            _H.token.in_(wanted), _H.action == TokenChange.create.value
+        )
+        rows = (await self._session.execute(stmt)).all()
+        return {str(token): actor for token, actor in rows}
 
     async def count(self, where: HistoryFilter) -> int:
         """How many entries match the filter."""
