@@ -74,6 +74,12 @@ SYNTAX = [
     ("SELECT * FROM TAP_SCHEMA.schemas GROUP BY schema_name", "Column utype is"),
     ("SELECT o.ra FROM object AS o HAVING COUNT(*) > 1", "Column o.ra must be"),
     ("SELECT CIRCLE('ICRS', 1, 2, -1) FROM object", "between 0 and 90 degrees"),
+    ("SELECT tract FROM object WHERE COUNT(*) > 1", "cannot be used in WHERE"),
+    ("SELECT MAX(ra) FROM object GROUP BY MIN(dec)", "cannot be used in GROUP BY"),
+    (
+        "SELECT o.ra FROM object AS o JOIN truth_match AS t ON MAX(t.ra) > o.ra",
+        "cannot be used in ON",
+    ),
     ("SELECT CIRCLE('ICRS', 1, 2, 91) FROM object", "between 0 and 90 degrees"),
 ]
 

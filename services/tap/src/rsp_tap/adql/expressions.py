@@ -23,18 +23,19 @@ from .geometry import (
     call_geometry,
     strip_coordsys,
 )
+from .operands import (
+    arithmetic,
+    as_text,
+    beside,
+    check_comparable,
+    describe,
+    within_distance,
+)
 from .scope import Catalog, Scope
 
 __all__ = ["ExpressionTranslator", "Output", "QueryOutput"]
 
 _CHAR = VOTableDatatype.char
-_COMPARABLE = {
-    frozenset({Kind.number}),
-    frozenset({Kind.string}),
-    frozenset({Kind.boolean}),
-    frozenset({Kind.timestamp}),
-    frozenset({Kind.timestamp, Kind.string}),
-}
 _CAST_TARGETS: dict[str, tuple[str, VOTableDatatype]] = {
     "SMALLINT": ("smallint", VOTableDatatype.short),
     "INTEGER": ("integer", VOTableDatatype.int),
@@ -123,7 +124,7 @@ class ExpressionTranslator(ABC):
         if value.kind in {Kind.boolean, Kind.null}:
             return value.sql
         raise AdqlSyntaxError(
-            f"{_describe(node)} is not a condition: compare it with something"
+            f"{describe(node)} is not a condition: compare it with something"
         )
 
     # --------------------------------------------------------------- values
@@ -234,12 +235,12 @@ class ExpressionTranslator(ABC):
             for side in (left, right):
                 if side.kind == Kind.geometry:
                     raise AdqlSyntaxError("|| joins strings, not geometries")
-            sql = f"{_text(left)} || {_text(right)}"
+            sql = f"{as_text(left)} || {as_text(right)}"
             return Emitted(sql, Kind.string, meta(_CHAR, arraysize="*"), compound=True)
         for side in (left, right):
             if side.kind not in {Kind.number, Kind.null}:
                 raise AdqlSyntaxError(
-                    f"{op} applies to numbers; {_describe(node)} mixes in"
+                    f"{op} applies to numbers; {describe(node)} mixes in"
                     f" a {side.kind.value}"
                 )
         integral = left.is_integer and right.is_integer
@@ -260,7 +261,7 @@ class ExpressionTranslator(ABC):
             column,
             compound=True,
             fixed=fixed,
-            number=_arithmetic(op, left.number, right.number, integral=integral),
+            number=arithmetic(op, left.number, right.number, integral=integral),
         )
 
     def _comparison(
@@ -289,11 +290,11 @@ class ExpressionTranslator(ABC):
                 literal = "TRUE" if other.constant == 1 else "FALSE"
                 sql = f"{flag.operand()} {op} {literal}"
                 return Emitted(sql, Kind.boolean, boolean, True, compound=True)
-        _check_comparable(left, right, node)
-        within = _within_distance(op, left, right)
+        check_comparable(left, right, node)
+        within = within_distance(op, left, right)
         if within is not None:
             return Emitted(within, Kind.boolean, boolean, True, compound=True)
-        sql = f"{_beside(left, right)} {op} {_beside(right, left)}"
+        sql = f"{beside(left, right)} {op} {beside(right, left)}"
         return Emitted(sql, Kind.boolean, boolean, True, compound=True)
 
     # ----------------------------------------------------------- conditions
@@ -325,12 +326,12 @@ class ExpressionTranslator(ABC):
     def _between(self, node: n.Between, scope: Scope) -> Emitted:
         value = self.expr(node.operand, scope)
         low, high = self.expr(node.low, scope), self.expr(node.high, scope)
-        _check_comparable(value, low, node)
-        _check_comparable(value, high, node)
+        check_comparable(value, low, node)
+        check_comparable(value, high, node)
         keyword = "NOT BETWEEN" if node.negated else "BETWEEN"
         sql = (
-            f"{_beside(value, low)} {keyword} {_beside(low, value)}"
-            f" AND {_beside(high, value)}"
+            f"{beside(value, low)} {keyword} {beside(low, value)}"
+            f" AND {beside(high, value)}"
         )
         return Emitted(
             sql, Kind.boolean, meta(VOTableDatatype.boolean), True, compound=True
@@ -340,10 +341,10 @@ class ExpressionTranslator(ABC):
         value = self.expr(node.operand, scope)
         items = [self.expr(item, scope) for item in node.items]
         for item in items:
-            _check_comparable(value, item, node)
+            check_comparable(value, item, node)
         keyword = "NOT IN" if node.negated else "IN"
-        listed = ", ".join(_beside(item, value) for item in items)
-        sql = f"{_beside(value, items[0])} {keyword} ({listed})"
+        listed = ", ".join(beside(item, value) for item in items)
+        sql = f"{beside(value, items[0])} {keyword} ({listed})"
         return Emitted(
             sql, Kind.boolean, meta(VOTableDatatype.boolean), True, compound=True
         )
@@ -351,9 +352,9 @@ class ExpressionTranslator(ABC):
     def _in_subquery(self, node: n.InSubquery, scope: Scope) -> Emitted:
         value = self.expr(node.operand, scope)
         sub = self._one_column(node.query, scope, "IN")
-        _check_comparable(value, sub.outputs[0].value, node)
+        check_comparable(value, sub.outputs[0].value, node)
         keyword = "NOT IN" if node.negated else "IN"
-        sql = f"{_text(value)} {keyword} ({sub.sql})"
+        sql = f"{as_text(value)} {keyword} ({sub.sql})"
         return Emitted(
             sql, Kind.boolean, meta(VOTableDatatype.boolean), True, compound=True
         )
@@ -366,7 +367,7 @@ class ExpressionTranslator(ABC):
         keyword = "ILIKE" if node.case_insensitive else "LIKE"
         if node.negated:
             keyword = f"NOT {keyword}"
-        sql = f"{_beside(value, pattern)} {keyword} {_beside(pattern, value)}"
+        sql = f"{beside(value, pattern)} {keyword} {beside(pattern, value)}"
         return Emitted(
             sql, Kind.boolean, meta(VOTableDatatype.boolean), True, compound=True
         )
@@ -374,7 +375,7 @@ class ExpressionTranslator(ABC):
     def _is_null(self, node: n.IsNull, scope: Scope) -> Emitted:
         value = self.expr(node.operand, scope)
         keyword = "IS NOT NULL" if node.negated else "IS NULL"
-        sql = f"{_text(value) if value.is_parameter else value.operand()} {keyword}"
+        sql = f"{as_text(value) if value.is_parameter else value.operand()} {keyword}"
         return Emitted(
             sql, Kind.boolean, meta(VOTableDatatype.boolean), True, compound=True
         )
@@ -409,22 +410,22 @@ class ExpressionTranslator(ABC):
         parts = ["CASE"]
         subject = self.expr(node.operand, scope) if node.operand is not None else None
         if subject is not None:
-            parts.append(_text(subject))
+            parts.append(as_text(subject))
         results: list[Emitted] = []
         for when, then in node.whens:
             if subject is None:
                 condition = self.condition(when, scope)
             else:
                 match = self.expr(when, scope)
-                _check_comparable(subject, match, node)
-                condition = _beside(match, subject)
+                check_comparable(subject, match, node)
+                condition = beside(match, subject)
             result = self.expr(then, scope)
             results.append(result)
-            parts.append(f"WHEN {condition} THEN {_text(result)}")
+            parts.append(f"WHEN {condition} THEN {as_text(result)}")
         if node.otherwise is not None:
             otherwise = self.expr(node.otherwise, scope)
             results.append(otherwise)
-            parts.append(f"ELSE {_text(otherwise)}")
+            parts.append(f"ELSE {as_text(otherwise)}")
         parts.append("END")
         typed = [r for r in results if r.kind != Kind.null]
         if len({r.kind for r in typed}) > 1:
@@ -465,81 +466,6 @@ class ExpressionTranslator(ABC):
         else:
             column = meta(datatype, unit=value.column.unit)
             kind = Kind.number
-        return Emitted(f"CAST({_text(value)} AS {sql_name})", kind, column, exact=True)
-
-
-def _text(value: Emitted) -> str:
-    """SQL for a value whose type PostgreSQL cannot infer from context."""
-    if value.is_parameter:
-        return f"{value.sql}::text"
-    return value.operand()
-
-
-def _beside(value: Emitted, other: Emitted) -> str:
-    """SQL for an operand beside ``other``: a string parameter takes its type."""
-    if (
-        value.is_parameter
-        and other.kind in {Kind.string, Kind.timestamp}
-        and not other.is_constant
-    ):
-        return value.sql
-    return _text(value)
-
-
-def _within_distance(op: str, left: Emitted, right: Emitted) -> str | None:
-    """``DISTANCE(p, q) < r`` with an index-friendly ``p <@ scircle(q, r)`` first.
-
-    The exact comparison stays, so the meaning is unchanged; the containment
-    lets the planner use the spatial index on ``p``.
-    """
-    flipped = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
-    if right.distance is None and left.distance is not None:
-        pass
-    elif left.distance is None and right.distance is not None and op in flipped:
-        left, right, op = right, left, flipped[op]
-    else:
-        return None
-    radius = right.number
-    if op not in {"<", "<="} or radius is None or not 0 <= radius <= 90:
-        return None
-    assert left.distance is not None
-    point, centre = left.distance
-    return (
-        f"{point} <@ scircle({centre}, radians({right.sql}))"
-        f" AND {left.sql} {op} {right.sql}"
-    )
-
-
-def _arithmetic(
-    op: str, left: float | None, right: float | None, *, integral: bool
-) -> float | None:
-    """Value of ``left op right`` as PostgreSQL computes it, when both are known."""
-    if left is None or right is None:
-        return None
-    if op == "+":
-        return left + right
-    if op == "-":
-        return left - right
-    if op == "*":
-        return left * right
-    if op == "/" and right != 0:
-        return float(int(left / right)) if integral else left / right
-    return None
-
-
-def _check_comparable(left: Emitted, right: Emitted, node: object) -> None:
-    kinds = frozenset({left.kind, right.kind} - {Kind.null})
-    if kinds and kinds not in _COMPARABLE:
-        described = " and ".join(sorted(k.value for k in kinds))
-        raise AdqlSyntaxError(f"{_describe(node)} compares a {described}")
-
-
-def _describe(node: object) -> str:
-    """Short description of an expression for error messages."""
-    if isinstance(node, n.ColumnRef):
-        return "Column " + ".".join(str(p) for p in node.parts)
-    if isinstance(node, n.FunctionCall):
-        return f"{node.name.name.upper()}(...)"
-    if isinstance(node, n.Literal):
-        return f"The value {node.value!r}"
-    return "The expression"
+        return Emitted(
+            f"CAST({as_text(value)} AS {sql_name})", kind, column, exact=True
+        )

@@ -105,7 +105,10 @@ class Translator(ExpressionTranslator):
         clauses.append(", ".join(_output_sql(o) for o in outputs))
         clauses.append(f"FROM {tables}")
         if select.where is not None:
+            _no_aggregate(select.where, "WHERE")
             clauses.append("WHERE " + self.condition(select.where, scope))
+        for term in select.group_by:
+            _no_aggregate(term, "GROUP BY")
         if select.group_by:
             terms = [self._group_term(t, scope, outputs) for t in select.group_by]
             clauses.append("GROUP BY " + ", ".join(terms))
@@ -270,6 +273,7 @@ class Translator(ExpressionTranslator):
         if join.kind == "CROSS":
             return f"{left_sql} {keyword} {right_sql}"
         if join.on is not None:
+            _no_aggregate(join.on, "ON")
             return (
                 f"{left_sql} {keyword} {right_sql} ON {self.condition(join.on, scope)}"
             )
@@ -284,6 +288,14 @@ class Translator(ExpressionTranslator):
             scope.merged.append(_merged(join.kind, a, b))
             scope.merged_names.add(a.name.lower())
         return f"{left_sql} {keyword} {right_sql} ON {' AND '.join(equalities)}"
+
+
+def _no_aggregate(expr: n.Expr, clause: str) -> None:
+    if has_aggregate(expr):
+        raise AdqlSyntaxError(
+            f"Aggregate functions (COUNT, SUM, AVG, MIN, MAX) cannot be used in"
+            f" {clause}; filter groups with HAVING"
+        )
 
 
 def _only(sources: list[Source], name: n.Identifier, side: str) -> SourceColumn:
