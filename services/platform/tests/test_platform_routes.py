@@ -77,11 +77,13 @@ def test_scopes_are_the_contracts() -> None:
         ("/api/tap/availability", "tap", Access.ANONYMOUS, ()),
         ("/api/tap/capabilities", "tap", Access.ANONYMOUS, ()),
         (
-            "/api/butler/configs/repositories.yaml",
+            "/api/butler/repo/dp01/v1/universe",
             "butler",
             Access.SCOPES,
             ("read:image",),
         ),
+        # Read before a client holds a token (as the daf_butler deployment does).
+        ("/api/butler/configs/repositories.yaml", "butler", Access.ANONYMOUS, ()),
         ("/portal/app", "portal", Access.SCOPES, ("exec:portal",)),
     ],
 )
@@ -114,9 +116,9 @@ def test_notebook_routes_carry_websockets_and_notebook_tokens() -> None:
 
 
 def test_only_built_services_are_enabled() -> None:
-    assert {"gateway"} == ENABLED_SERVICES
+    assert {"gateway", "repertoire", "butler"} == ENABLED_SERVICES
     routed = ROUTE_TABLE.routed()
-    assert {r.service for r in routed} == {"gateway"}
+    assert {r.service for r in routed} == {"gateway", "repertoire", "butler"}
     assert ROUTE_TABLE.route_for("/api/tap/sync") is None
     assert {r.service for r in ROUTE_TABLE.routed({"gateway", "tap"})} == {
         "gateway",

@@ -22,7 +22,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -30,6 +30,14 @@ from honcho.environ import parse_procfile
 from honcho.manager import Manager
 from honcho.printer import Printer
 
+from .devdata import (
+    DATA_SERVICES,
+    butler_environment,
+    choose_port,
+    data_procfile_lines,
+    make_sample_repository,
+    write_data_config,
+)
 from .nginx import (
     NginxSettings,
     check_nginx_config,
@@ -37,6 +45,7 @@ from .nginx import (
     nginx_command,
     write_nginx_config,
 )
+from .routes import ENABLED_SERVICES, ROUTE_TABLE
 
 __all__ = [
     "BOOTSTRAP_TOKEN_ENV",
@@ -82,6 +91,13 @@ class DevEnvironment:
     state_dir: Path
     port: int = 8000
     gateway_port: int = 8001
+    service_ports: Mapping[str, int] = field(default_factory=dict)
+    """Ports of other services behind nginx (default: the route table's)."""
+
+    def service_port(self, service: str) -> int:
+        """Port a service listens on (the route table's unless chosen)."""
+        local = ROUTE_TABLE.service(service).upstream.local_port
+        return self.service_ports.get(service, local)
 
     @property
     def base_url(self) -> str:
@@ -110,7 +126,10 @@ class DevEnvironment:
             prefix=self.state_dir / "nginx",
             port=self.port,
             listen_hosts=hosts,
-            upstreams={"gateway": f"127.0.0.1:{self.gateway_port}"},
+            upstreams={
+                "gateway": f"127.0.0.1:{self.gateway_port}",
+                **{s: f"127.0.0.1:{self.service_port(s)}" for s in DATA_SERVICES},
+            },
             worker_user=default_worker_user(),
         )
 
@@ -186,6 +205,14 @@ def process_environment(
         "RSP_GATEWAY_CONFIG_PATH": str(env.gateway_config.resolve()),
         "RSP_GATEWAY_BOOTSTRAP_TOKEN": token,
         "PYTHONUNBUFFERED": "1",
+        "RSP_DISCOVERY_CONFIG_PATH": str((env.state_dir / "discovery.yaml").resolve()),
+        **butler_environment(
+            env,
+            _kept_secret(
+                env.state_dir / "butler-signing-key", secrets.token_urlsafe(32)
+            ),
+            groups=list(DEV_GROUP_SCOPES),
+        ),
     }
 
 
@@ -202,7 +229,12 @@ def procfile_text(env: DevEnvironment) -> str:
         str(env.gateway_port),
     ]
     ingress = nginx_command(env.nginx_settings())
-    return f"gateway: exec {shlex.join(gateway)}\ningress: exec {shlex.join(ingress)}\n"
+    lines = [
+        f"gateway: exec {shlex.join(gateway)}",
+        f"ingress: exec {shlex.join(ingress)}",
+    ]
+    lines += data_procfile_lines({s: env.service_port(s) for s in DATA_SERVICES})
+    return "\n".join(lines) + "\n"
 
 
 def migrate(environ: Mapping[str, str]) -> None:
@@ -267,6 +299,11 @@ def prepare(
     )
     process_env = process_environment(env, token, environ)
     migrate(process_env)
+    write_data_config(env, sorted(ENABLED_SERVICES))
+    try:
+        make_sample_repository(env, process_env)
+    except RuntimeError as e:
+        raise DevError(str(e)) from None
     write_nginx_config(env.nginx_settings())
     check_nginx_config(env.nginx_settings())
     env.procfile.write_text(procfile_text(env))
@@ -309,6 +346,11 @@ def run(env: DevEnvironment, environ: Mapping[str, str] | None = None) -> int:
     environ = dict(os.environ if environ is None else environ)
     _check_port_free(env.port, "ingress")
     _check_port_free(env.gateway_port, "gateway")
+    # Data services take their usual ports when free, else any free port:
+    # only nginx needs to know them.
+    env = replace(
+        env, service_ports={s: choose_port(env.service_port(s)) for s in DATA_SERVICES}
+    )
     process_env, token_source = prepare(env, environ)
     manager = Manager(Printer(sys.stdout, colour=sys.stdout.isatty()))
     for name, entry in parse_procfile(env.procfile.read_text()).processes.items():

@@ -183,8 +183,9 @@ _SERVICES = (
     ),
     Service(
         name="repertoire",
-        description="Service discovery (planned)",
+        description="Service discovery (rubin-repertoire Discovery model)",
         upstream=_upstream("repertoire", 8080, 8003),
+        built=True,
     ),
     Service(
         name="nublado",
@@ -198,8 +199,9 @@ _SERVICES = (
     ),
     Service(
         name="butler",
-        description="Butler server for images and datasets (planned)",
+        description="Butler server for images and datasets (lsst-daf-butler)",
         upstream=_upstream("butler", 8080, 8006),
+        built=True,
     ),
 )
 
@@ -300,6 +302,23 @@ _ROUTES = (
         delegate_to="butler",
         delegate_scopes=("read:image",),
         use_authorization=True,
+        # Clients read the index and a repository's client configuration
+        # before they hold a token for the server (Butler("dp01")).
+        anonymous_paths=(
+            "configs/repositories.yaml",
+            "repo/dp01/butler.yaml",
+            "repo/dp01/butler.json",
+        ),
+    ),
+    Route(
+        name="butler-files",
+        path="/api/butler/files",
+        service="butler",
+        description=(
+            "Dataset files through URLs the Butler server signed for an"
+            " authorized user (local datastores; object storage signs its own)"
+        ),
+        access=Access.ANONYMOUS,
     ),
     Route(
         name="portal",
