@@ -37,6 +37,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from rsp_platform.repositories import repository_index_url
+
 __all__ = [
     "DISCOVERY_FILE_NAME",
     "HUB_ROUTE",
@@ -120,7 +122,7 @@ def lab_environment(
         contract's variables.
     """
     base = instance_url.rstrip("/")
-    index = butler_repository_index or f"{base}/api/butler/configs/repositories.yaml"
+    index = butler_repository_index or repository_index_url(base)
     variables: dict[str, str] = dict(extra or {})
     variables.update(
         {

@@ -16,10 +16,11 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from traitlets import Dict, Integer, List, Unicode
+from traitlets import Dict, Integer, List, Unicode, default
 from traitlets.config import Configurable
 
 from .form import render_options_form
@@ -144,6 +145,19 @@ def check_token_lifetime(
         )
 
 
+def _read_discovery_file(path: Path) -> str:
+    """A discovery document from a file (tests, offline development)."""
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise LabSpawnError(f"Discovery file {path}: {e}") from e
+    return json.dumps(document, indent=2, sort_keys=True)
+
+
+def _check_user_options(spawner: LabSpawnerMixin, _: Mapping[str, Any]) -> None:
+    spawner.lab_options()
+
+
 class LabSpawnerMixin(Configurable):
     """Spawn form, option checks, token rules and lab environment."""
 
@@ -216,6 +230,11 @@ class LabSpawnerMixin(Configurable):
     _progress_events: list[dict[str, Any]]
     _progress_prepared: bool = False
     _progress_changed: asyncio.Event | None = None
+
+    @default("apply_user_options")
+    def _default_apply_user_options(self) -> Any:
+        # Options are checked here and applied at start (lab_options()).
+        return _check_user_options
 
     def set_auth_state(self, auth_state: Mapping[str, Any]) -> None:
         """Remember the authenticator's state for this spawn (pre-spawn hook)."""
@@ -299,6 +318,8 @@ class LabSpawnerMixin(Configurable):
         url = self.discovery_url or (
             self.instance_url.rstrip("/") + "/repertoire/discovery"
         )
+        if url.startswith("file://"):
+            return _read_discovery_file(Path(url.removeprefix("file://")))
         try:
             async with httpx.AsyncClient(timeout=10) as client:
                 response = await client.get(url)

@@ -269,6 +269,9 @@ _ROUTES = (
         description="JupyterHub",
         scopes=("exec:notebook",),
         notebook=True,
+        # A lab is spawned from here with the hub's notebook token: it must
+        # outlive the longest lab (3 days) plus the idle culler's interval.
+        minimum_lifetime=3 * 24 * 3600 + 3600,
         login_redirect=True,
         websocket=True,
     ),

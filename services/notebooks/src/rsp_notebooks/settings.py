@@ -1,0 +1,196 @@
+"""The hub's settings: one pydantic-settings model read by ``jupyterhub_config.py``.
+
+Values come from a YAML file named by ``RSP_NOTEBOOKS_CONFIG_PATH`` (the
+chart mounts its ConfigMap of images and sizes there; ``make dev`` writes
+one) and are overridden by ``RSP_NOTEBOOKS_*`` environment variables.
+Unknown keys are refused; a wrong setting stops the hub at start-up with a
+message naming it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+from rsp_platform.routes import ROUTE_TABLE
+
+from .options import ImageCatalog, SizeCatalog
+from .spawning import DEFAULT_IMAGES, DEFAULT_SIZES
+
+__all__ = [
+    "CONFIG_PATH_ENV",
+    "HUB_MINIMUM_LIFETIME",
+    "HubSettings",
+    "SettingsError",
+    "load_settings",
+]
+
+CONFIG_PATH_ENV = "RSP_NOTEBOOKS_CONFIG_PATH"
+"""Environment variable naming the YAML settings file."""
+
+
+def _hub_minimum_lifetime() -> int:
+    route = next(r for r in ROUTE_TABLE.routes if r.name == "nublado-hub")
+    return route.minimum_lifetime or 0
+
+
+HUB_MINIMUM_LIFETIME = _hub_minimum_lifetime()
+"""Seconds the ingress guarantees the hub's notebook tokens still live."""
+
+
+class SettingsError(RuntimeError):
+    """The hub's settings are invalid; the message lists every problem."""
+
+
+class HubSettings(BaseSettings):
+    """Everything ``jupyterhub_config.py`` needs."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RSP_NOTEBOOKS_", extra="forbid", env_nested_delimiter="__"
+    )
+
+    mode: Annotated[
+        Literal["kubernetes", "local"],
+        Field(description="kubernetes: labs are pods; local: labs are processes"),
+    ] = "kubernetes"
+    instance_url: Annotated[
+        str, Field(description="Public base URL of the platform")
+    ] = "http://localhost:8000"
+    gateway_url: Annotated[
+        str, Field(description="Where the hub reaches the gateway's REST API")
+    ] = "http://gateway.gateway.svc.cluster.local:8080"
+    hub_bind_url: Annotated[
+        str, Field(description="Where the hub listens (its API for the proxy and labs)")
+    ] = "http://0.0.0.0:8081"
+    hub_connect_url: Annotated[
+        str | None, Field(description="How labs and the proxy reach the hub")
+    ] = None
+    public_url: Annotated[
+        str, Field(description="Where the proxy listens for the ingress")
+    ] = "http://0.0.0.0:8000"
+    proxy_api_url: Annotated[str, Field(description="The proxy's REST API")] = (
+        "http://proxy-api:8001"
+    )
+    proxy_command: Annotated[
+        list[str],
+        Field(description="Command of configurable-http-proxy; empty: run apart"),
+    ] = []
+    db_url: Annotated[
+        str, Field(description="JupyterHub's database (PostgreSQL in production)")
+    ] = "sqlite:///jupyterhub.sqlite"
+    state_dir: Annotated[
+        Path, Field(description="Directory of the hub's own files (cookie secret)")
+    ] = Path()
+    images: Annotated[
+        dict[str, Any], Field(description="Image catalog (see ImageCatalog)")
+    ] = DEFAULT_IMAGES
+    sizes: Annotated[
+        list[dict[str, Any]], Field(description="Lab sizes (see LabSize)")
+    ] = DEFAULT_SIZES
+    default_size: str = "medium"
+    max_lab_age: Annotated[
+        int, Field(ge=600, description="Seconds a lab may run at most")
+    ] = 3 * 24 * 3600
+    idle_timeout: Annotated[
+        int, Field(ge=60, description="Seconds of inactivity before a lab is culled")
+    ] = 8 * 3600
+    cull_every: Annotated[
+        int, Field(ge=10, description="Seconds between two passes of the culler")
+    ] = 600
+    discovery_url: Annotated[
+        str, Field(description="Discovery document URL (empty: via the instance)")
+    ] = ""
+    butler_repository_index: Annotated[
+        str, Field(description="Butler repository index (empty: via the instance)")
+    ] = ""
+    namespace: Annotated[str, Field(description="Namespace of the labs")] = "nublado"
+    home_size: Annotated[str, Field(description="Size of new home volumes")] = "10Gi"
+    home_storage_class: str = ""
+    lab_venv: Annotated[
+        Path | None, Field(description="local: virtual environment labs run from")
+    ] = None
+    homes_dir: Annotated[
+        Path, Field(description="local: directory of the users' homes")
+    ] = Path(".dev/homes")
+    cleanup_servers: Annotated[
+        bool, Field(description="Stop every lab when the hub stops (tests)")
+    ] = False
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Init arguments, then environment, then the YAML file."""
+        path = os.environ.get(CONFIG_PATH_ENV)
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+        return tuple(sources)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        ImageCatalog.from_config(self.images)
+        SizeCatalog.from_config(self.sizes, self.default_size)
+        needed = self.max_lab_age + self.cull_every
+        if HUB_MINIMUM_LIFETIME and needed > HUB_MINIMUM_LIFETIME:
+            raise ValueError(
+                f"max_lab_age + cull_every ({needed} s) exceeds the lifetime the"
+                f" ingress guarantees notebook tokens ({HUB_MINIMUM_LIFETIME} s,"
+                " minimum_lifetime of the nublado-hub route)"
+            )
+        return self
+
+    @property
+    def public_address(self) -> tuple[str, int]:
+        """(host, port) where the proxy listens."""
+        url = urlsplit(self.public_url)
+        return url.hostname or "0.0.0.0", url.port or 80  # noqa: S104 (a pod)
+
+    @property
+    def public_base_url(self) -> str:
+        """The instance URL without a trailing slash."""
+        return self.instance_url.rstrip("/")
+
+    def culler_command(self, python: str) -> list[str]:
+        """The idle culler, run by the hub as a managed service."""
+        return [
+            python,
+            "-m",
+            "jupyterhub_idle_culler",
+            f"--timeout={self.idle_timeout}",
+            f"--max-age={self.max_lab_age}",
+            f"--cull-every={self.cull_every}",
+        ]
+
+
+def load_settings(**overrides: Any) -> HubSettings:
+    """The hub's settings (YAML file, environment, then ``overrides``).
+
+    Raises
+    ------
+    SettingsError
+        With every problem of the settings.
+    """
+    try:
+        return HubSettings(**overrides)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in e.errors()
+        )
+        raise SettingsError(f"invalid notebooks settings: {problems}") from None
