@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from adql_strategies import queries
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rsp_tap.adql import AdqlError, translate
@@ -230,3 +231,9 @@ def test_any_string_value_travels_as_a_parameter(
         return
     _check(translated)
     assert translated.params == (value,)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(queries)
+def test_generated_adql_is_sql_or_adql_error(adql: str) -> None:
+    _translate(adql)

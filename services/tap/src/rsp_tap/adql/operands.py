@@ -89,7 +89,7 @@ def arithmetic(
 def check_comparable(left: Emitted, right: Emitted, node: object) -> None:
     kinds = frozenset({left.kind, right.kind} - {Kind.null})
     if kinds and kinds not in _COMPARABLE:
-        described = " and ".join(sorted(k.value for k in kinds))
+        described = " with a ".join(sorted(k.value for k in kinds))
         raise AdqlSyntaxError(f"{describe(node)} compares a {described}")
 
 
