@@ -87,6 +87,7 @@ def arithmetic(
 
 
 def check_comparable(left: Emitted, right: Emitted, node: object) -> None:
+    """Refuse comparing values of different kinds (a number with a string...)."""
     kinds = frozenset({left.kind, right.kind} - {Kind.null})
     if kinds and kinds not in _COMPARABLE:
         described = " with a ".join(sorted(k.value for k in kinds))

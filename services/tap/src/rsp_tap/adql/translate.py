@@ -101,6 +101,7 @@ class _TranslationCache:
     def get(
         self, key: tuple[str, int, tuple[object, ...]], schema: CatalogSchema
     ) -> TranslatedQuery | None:
+        """The cached translation, if it was made for this very schema."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or entry[0] is not schema:
@@ -114,6 +115,7 @@ class _TranslationCache:
         schema: CatalogSchema,
         result: TranslatedQuery,
     ) -> None:
+        """Remember a translation, forgetting the least recently used."""
         with self._lock:
             self._entries[key] = (schema, result)
             self._entries.move_to_end(key)
