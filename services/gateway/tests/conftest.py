@@ -44,6 +44,7 @@ from rsp_gateway.main import create_app
 from rsp_gateway.models.session import SessionState
 from rsp_gateway.models.token import Token
 from rsp_gateway.models.userinfo import Group, UserInfo
+from rsp_gateway.services.history import TokenHistoryService
 from rsp_gateway.services.token import TokenService
 from rsp_gateway.storage.database import create_database_engine, migrate_database
 
@@ -212,6 +213,12 @@ def factory(process_context: ProcessContext) -> Factory:
 def token_service(factory: Factory) -> TokenService:
     """The token service of the running app."""
     return factory.create_token_service()
+
+
+@pytest.fixture
+def history_service(factory: Factory) -> TokenHistoryService:
+    """The token history service of the running app."""
+    return factory.create_history_service()
 
 
 class MakeSession(Protocol):

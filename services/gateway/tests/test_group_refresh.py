@@ -29,6 +29,7 @@ from rsp_gateway.services.group_refresh import (
     GroupRefreshService,
     RefreshOutcome,
 )
+from rsp_gateway.services.history import TokenHistoryService
 from rsp_gateway.services.token import TokenService
 from rsp_gateway.services.token_rules import operator_auth
 from support.fake_github import FakeGitHub, FakeGitHubTeam, FakeGitHubUser
@@ -65,8 +66,10 @@ async def _data(service: TokenService, token: Token) -> TokenData:
     return data
 
 
-async def _history(service: TokenService, key: str) -> list[TokenChangeHistoryEntry]:
-    entries, _, _, _ = await service.get_change_history(operator_auth("test"), key=key)
+async def _history(
+    history: TokenHistoryService, key: str
+) -> list[TokenChangeHistoryEntry]:
+    entries, _, _, _ = await history.get_change_history(operator_auth("test"), key=key)
     return entries
 
 
@@ -83,6 +86,7 @@ async def test_team_removed_narrows_session_children_and_user_tokens(
     fake_github: FakeGitHub,
     bob: FakeGitHubUser,
     database_url: str,
+    history_service: TokenHistoryService,
 ) -> None:
     session = await github_session(client, process_context, config)
     data = await _data(token_service, session)
@@ -156,18 +160,18 @@ async def test_team_removed_narrows_session_children_and_user_tokens(
     assert (await _data(token_service, from_admin)).scopes == {"read:tap"}
 
     # Every change is in the history, by <refresh>.
-    (edit, _) = await _history(token_service, session.key)
+    (edit, _) = await _history(history_service, session.key)
     assert (edit.action, edit.actor) == (TokenChange.edit, REFRESH_ACTOR)
     assert edit.old_scopes == ["exec:notebook", "read:tap", "user:token"]
     assert edit.scopes == ["exec:notebook", "user:token"]
-    (nb_edit, _) = await _history(token_service, notebook.key)
+    (nb_edit, _) = await _history(history_service, notebook.key)
     assert (nb_edit.action, nb_edit.actor) == (TokenChange.edit, REFRESH_ACTOR)
     assert nb_edit.old_scopes == ["exec:notebook", "read:tap", "user:token"]
     for revoked in (tap_only, mine_tap):
-        (entry, _) = await _history(token_service, revoked.key)
+        (entry, _) = await _history(history_service, revoked.key)
         assert (entry.action, entry.actor) == (TokenChange.revoke, REFRESH_ACTOR)
-    assert len(await _history(token_service, from_admin.key)) == 1
-    assert len(await _history(token_service, mine_nb.key)) == 1
+    assert len(await _history(history_service, from_admin.key)) == 1
+    assert len(await _history(history_service, mine_nb.key)) == 1
 
 
 async def test_team_added_widens_session_only(
@@ -178,6 +182,7 @@ async def test_team_added_widens_session_only(
     refresher: GroupRefreshService,
     bob: FakeGitHubUser,
     database_url: str,
+    history_service: TokenHistoryService,
 ) -> None:
     session = await github_session(client, process_context, config)
     notebook = await token_service.get_notebook_token(
@@ -206,10 +211,10 @@ async def test_team_added_widens_session_only(
     ]
     info = (await client.get("/auth/api/v1/user-info")).json()
     assert info["name"] == "Robert Example"
-    (edit, _) = await _history(token_service, session.key)
+    (edit, _) = await _history(history_service, session.key)
     assert edit.old_scopes == ["exec:notebook", "read:tap", "user:token"]
     assert edit.actor == REFRESH_ACTOR
-    assert len(await _history(token_service, notebook.key)) == 1
+    assert len(await _history(history_service, notebook.key)) == 1
 
 
 async def test_unchanged_identity_changes_nothing(
@@ -221,6 +226,7 @@ async def test_unchanged_identity_changes_nothing(
     fake_github: FakeGitHub,
     bob: FakeGitHubUser,
     database_url: str,
+    history_service: TokenHistoryService,
 ) -> None:
     session = await github_session(client, process_context, config)
     before = await _data(token_service, session)
@@ -228,7 +234,7 @@ async def test_unchanged_identity_changes_nothing(
     summary = await refresher.refresh_due()
     assert summary[RefreshOutcome.unchanged] == 1
     assert await _data(token_service, session) == before
-    assert len(await _history(token_service, session.key)) == 1
+    assert len(await _history(history_service, session.key)) == 1
     (row,) = await credential_rows(database_url)
     assert datetime.now(UTC) - row["refreshed"] < timedelta(seconds=30)
     assert row["claimed_until"] is None
@@ -267,6 +273,7 @@ async def test_no_scope_left_revokes_the_session(
     refresher: GroupRefreshService,
     bob: FakeGitHubUser,
     database_url: str,
+    history_service: TokenHistoryService,
 ) -> None:
     session = await github_session(client, process_context, config)
     notebook = await token_service.get_notebook_token(
@@ -279,7 +286,7 @@ async def test_no_scope_left_revokes_the_session(
     assert await token_service.validate(notebook) is None
     assert (await client.get("/ingress/auth?scope=exec:notebook")).status_code == 401
     for key in (session.key, notebook.key):
-        (entry, _) = await _history(token_service, key)
+        (entry, _) = await _history(history_service, key)
         assert (entry.action, entry.actor) == (TokenChange.revoke, REFRESH_ACTOR)
     assert await credential_rows(database_url) == []
 
@@ -293,6 +300,7 @@ async def test_github_401_revokes_the_session(
     fake_github: FakeGitHub,
     bob: FakeGitHubUser,
     database_url: str,
+    history_service: TokenHistoryService,
 ) -> None:
     session = await github_session(client, process_context, config)
     assert (await client.get("/ingress/auth?scope=read:tap")).status_code == 200
@@ -301,7 +309,7 @@ async def test_github_401_revokes_the_session(
     assert (await refresher.refresh_due())[RefreshOutcome.revoked] == 1
     assert await token_service.validate(session) is None
     assert (await client.get("/ingress/auth?scope=read:tap")).status_code == 401
-    (entry, _) = await _history(token_service, session.key)
+    (entry, _) = await _history(history_service, session.key)
     assert (entry.action, entry.actor) == (TokenChange.revoke, REFRESH_ACTOR)
 
 
@@ -332,6 +340,7 @@ async def test_github_failure_changes_nothing_and_is_retried(
     bob: FakeGitHubUser,
     database_url: str,
     failure: str,
+    history_service: TokenHistoryService,
 ) -> None:
     session = await github_session(client, process_context, config)
     before = await _data(token_service, session)
@@ -343,7 +352,7 @@ async def test_github_failure_changes_nothing_and_is_retried(
     await make_due(database_url)
     assert (await refresher.refresh_due())[RefreshOutcome.failed] == 1
     assert await _data(token_service, session) == before
-    assert len(await _history(token_service, session.key)) == 1
+    assert len(await _history(history_service, session.key)) == 1
     (row,) = await credential_rows(database_url)
     assert row["claimed_until"] > datetime.now(UTC)  # waits before the next try
     assert (await refresher.refresh_due()).total == 0

@@ -33,6 +33,7 @@ from rsp_gateway.models.token import Token, TokenData
 from rsp_gateway.models.userinfo import Group, UserInfo
 from rsp_gateway.schema import Base, TokenRecord
 from rsp_gateway.services.group_refresh import RefreshOutcome
+from rsp_gateway.services.history import TokenHistoryService
 from rsp_gateway.services.refresh_loop import GroupRefreshLoop
 from rsp_gateway.services.token import TokenService
 from rsp_gateway.services.token_rules import operator_auth
@@ -290,6 +291,7 @@ async def test_concurrent_refreshers_apply_each_change_once(
     fake_github: FakeGitHub,
     bob: FakeGitHubUser,
     database_url: str,
+    history_service: TokenHistoryService,
 ) -> None:
     tokens = [await github_session(client, process_context, config) for _ in range(4)]
     bob.teams = [t for t in bob.teams if t != TAP_TEAM]
@@ -312,7 +314,7 @@ async def test_concurrent_refreshers_apply_each_change_once(
         data = await token_service.validate(token)
         assert data is not None
         assert "read:tap" not in data.scopes
-        entries, _, _, _ = await token_service.get_change_history(
+        entries, _, _, _ = await history_service.get_change_history(
             _admin(), key=token.key
         )
         assert [e.action.value for e in entries] == ["edit", "create"]

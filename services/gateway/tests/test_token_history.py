@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +15,12 @@ from rsp_gateway.models.history import HistoryCursor, TokenChange
 from rsp_gateway.models.token import Token, TokenData, TokenType, UserTokenRequest
 from rsp_gateway.models.userinfo import UserInfo
 from rsp_gateway.schema import TokenChangeHistoryRecord, TokenRecord
-from rsp_gateway.services.history import format_cursor, parse_cursor
+from rsp_gateway.services.history import (
+    TokenHistoryService,
+    format_cursor,
+    parse_cursor,
+)
+from rsp_gateway.services.maintenance import TokenMaintenanceService
 from rsp_gateway.services.token import TokenService
 from rsp_gateway.services.token_rules import operator_auth
 from sqlalchemy import func, select, update
@@ -22,19 +28,35 @@ from sqlalchemy import func, select, update
 ADMIN = operator_auth("root")
 
 
+@dataclass(frozen=True)
+class Backend:
+    """The token services on one database and the resources under them."""
+
+    tokens: TokenService
+    history: TokenHistoryService
+    maintenance: TokenMaintenanceService
+    context: ProcessContext
+
+
 @pytest.fixture(params=["postgresql", "sqlite"])
 async def backend(
     request: pytest.FixtureRequest, make_config: Callable[..., Config], sqlite_url: str
-) -> AsyncIterator[tuple[TokenService, ProcessContext]]:
-    """A token service on PostgreSQL + Redis, or on SQLite alone."""
+) -> AsyncIterator[Backend]:
+    """Token services on PostgreSQL + Redis, or on SQLite alone."""
     if request.param == "postgresql":
         config = make_config()
     else:
         config = make_config(database_url=SecretStr(sqlite_url), redis_url=None)
     context = await ProcessContext.from_config(config)
     await context.check_schema()
+    factory = Factory(context)
     try:
-        yield Factory(context).create_token_service(), context
+        yield Backend(
+            tokens=factory.create_token_service(),
+            history=factory.create_history_service(),
+            maintenance=factory.create_maintenance_service(),
+            context=context,
+        )
     finally:
         await context.aclose()
 
@@ -49,9 +71,9 @@ async def _session(service: TokenService, username: str, ip: str) -> TokenData:
 
 
 async def test_core_rules_on_both_databases(
-    backend: tuple[TokenService, ProcessContext],
+    backend: Backend,
 ) -> None:
-    service, context = backend
+    service, context = backend.tokens, backend.context
     alice = await _session(service, "alice", "10.1.2.3")
     user = await service.create_user_token(
         alice,
@@ -83,17 +105,20 @@ async def test_core_rules_on_both_databases(
 
 
 async def test_paging_is_stable_both_ways(
-    backend: tuple[TokenService, ProcessContext],
+    backend: Backend,
 ) -> None:
-    service, _ = backend
+    service = backend.tokens
     alice = await _session(service, "alice", "10.0.0.1")
     for i in range(6):
         await service.create_user_token(
             alice, "alice", UserTokenRequest(token_name=f"t{i}"), ip_address="10.0.0.1"
         )
-    everything, total, next_cursor, prev_cursor = await service.get_change_history(
-        alice, username="alice"
-    )
+    (
+        everything,
+        total,
+        next_cursor,
+        prev_cursor,
+    ) = await backend.history.get_change_history(alice, username="alice")
     assert total == 7
     assert (next_cursor, prev_cursor) == (None, None)
     times = [(e.event_time, e.token_name) for e in everything]
@@ -101,7 +126,7 @@ async def test_paging_is_stable_both_ways(
     assert everything[-1].token_type is TokenType.session
     assert times == sorted(times, key=lambda t: t[0], reverse=True)
 
-    page1, total, cursor1, prev1 = await service.get_change_history(
+    page1, total, cursor1, prev1 = await backend.history.get_change_history(
         alice, username="alice", limit=3
     )
     assert total == 7
@@ -112,7 +137,7 @@ async def test_paging_is_stable_both_ways(
     await service.create_user_token(
         alice, "alice", UserTokenRequest(token_name="late"), ip_address="10.0.0.1"
     )
-    page2, total, cursor2, prev2 = await service.get_change_history(
+    page2, total, cursor2, prev2 = await backend.history.get_change_history(
         alice, username="alice", limit=3, cursor=cursor1
     )
     assert total == 8
@@ -120,27 +145,27 @@ async def test_paging_is_stable_both_ways(
     assert cursor2 is not None
     assert prev2 is not None
     assert prev2.startswith("p")
-    page3, _, cursor3, _ = await service.get_change_history(
+    page3, _, cursor3, _ = await backend.history.get_change_history(
         alice, username="alice", limit=3, cursor=cursor2
     )
     assert page3 == everything[6:]
     assert cursor3 is None
-    back, _, forward, back_prev = await service.get_change_history(
+    back, _, forward, back_prev = await backend.history.get_change_history(
         alice, username="alice", limit=3, cursor=prev2
     )
     assert back == everything[:3]
     assert forward == cursor1
     # The entry recorded meanwhile is one more page back.
     assert back_prev is not None
-    newest, _, _, newest_prev = await service.get_change_history(
+    newest, _, _, newest_prev = await backend.history.get_change_history(
         alice, username="alice", limit=3, cursor=back_prev
     )
     assert [e.token_name for e in newest] == ["late"]
     assert newest_prev is None
 
 
-async def test_filters(backend: tuple[TokenService, ProcessContext]) -> None:
-    service, context = backend
+async def test_filters(backend: Backend) -> None:
+    service, context = backend.tokens, backend.context
     alice = await _session(service, "alice", "10.1.2.3")
     bob = await _session(service, "bob", "192.168.7.9")
     user = await service.create_user_token(
@@ -149,7 +174,10 @@ async def test_filters(backend: tuple[TokenService, ProcessContext]) -> None:
     await service.revoke_token(alice, "alice", user.key, ip_address="10.2.0.1")
 
     async def tokens(**filters: object) -> list[tuple[str, TokenChange]]:
-        entries, total, _, _ = await service.get_change_history(ADMIN, **filters)  # type: ignore[arg-type]
+        entries, total, _, _ = await backend.history.get_change_history(
+            ADMIN,
+            **filters,  # type: ignore[arg-type]
+        )
         assert total == len(entries)
         return [(e.token, e.action) for e in entries]
 
@@ -188,38 +216,39 @@ async def test_filters(backend: tuple[TokenService, ProcessContext]) -> None:
 
 
 async def test_cidr_on_postgresql_only_networks_sqlite_cannot_do(
-    backend: tuple[TokenService, ProcessContext],
+    backend: Backend,
 ) -> None:
-    service, context = backend
+    service, context = backend.tokens, backend.context
     await _session(service, "alice", "10.1.2.3")
     if context.engine.dialect.name == "postgresql":
-        entries, _, _, _ = await service.get_change_history(
+        entries, _, _, _ = await backend.history.get_change_history(
             ADMIN, ip_address="10.1.2.0/25"
         )
         assert len(entries) == 1
     else:
         with pytest.raises(InputError, match="/8, /16, /24"):
-            await service.get_change_history(ADMIN, ip_address="10.1.2.0/25")
+            await backend.history.get_change_history(ADMIN, ip_address="10.1.2.0/25")
 
 
 async def test_history_permissions_and_bad_paging(
     token_service: TokenService,
+    history_service: TokenHistoryService,
 ) -> None:
     alice = await _session(token_service, "alice", "10.0.0.1")
     with pytest.raises(PermissionDeniedError):
-        await token_service.get_change_history(alice)
+        await history_service.get_change_history(alice)
     with pytest.raises(PermissionDeniedError):
-        await token_service.get_change_history(alice, username="bob")
+        await history_service.get_change_history(alice, username="bob")
     too_big = "1_" + "9" * 20
     for bad in ("x", "p12", "12_", "-1_2", "99999999999999999999_1", too_big):
         with pytest.raises(InputError, match="cursor"):
-            await token_service.get_change_history(
+            await history_service.get_change_history(
                 alice, username="alice", cursor=bad, limit=1
             )
     with pytest.raises(InputError, match="limit"):
-        await token_service.get_change_history(alice, username="alice", limit=0)
+        await history_service.get_change_history(alice, username="alice", limit=0)
     with pytest.raises(InputError, match="needs a limit"):
-        await token_service.get_change_history(alice, username="alice", cursor="1_1")
+        await history_service.get_change_history(alice, username="alice", cursor="1_1")
 
 
 def test_cursor_round_trip() -> None:
@@ -234,9 +263,9 @@ def test_cursor_round_trip() -> None:
 
 
 async def test_expire_and_trim(
-    backend: tuple[TokenService, ProcessContext],
+    backend: Backend,
 ) -> None:
-    service, context = backend
+    service, context = backend.tokens, backend.context
     alice = await _session(service, "alice", "10.0.0.1")
     child = await service.get_notebook_token(alice, ip_address=None)
     keep = await _session(service, "bob", "10.0.0.1")
@@ -248,11 +277,11 @@ async def test_expire_and_trim(
             .where(TokenRecord.username == "alice")
             .values(expires=past)
         )
-    assert await service.expire_tokens() == 2
-    assert await service.expire_tokens() == 0
+    assert await backend.maintenance.expire_tokens() == 2
+    assert await backend.maintenance.expire_tokens() == 0
     assert await service.validate(child) is None
     assert await service.validate(Token.generate()) is None
-    entries, _, _, _ = await service.get_change_history(ADMIN, username="alice")
+    entries, _, _, _ = await backend.history.get_change_history(ADMIN, username="alice")
     expired = [e for e in entries if e.action is TokenChange.expire]
     assert {e.token for e in expired} == {alice.key, child.key}
     assert all(e.actor == "<internal>" for e in expired)
@@ -265,8 +294,8 @@ async def test_expire_and_trim(
             .where(TokenChangeHistoryRecord.username == "alice")
             .values(event_time=old)
         )
-    assert await service.trim_history() == len(entries)
-    assert await service.trim_history() == 0
-    remaining, total, _, _ = await service.get_change_history(ADMIN)
+    assert await backend.maintenance.trim_history() == len(entries)
+    assert await backend.maintenance.trim_history() == 0
+    remaining, total, _, _ = await backend.history.get_change_history(ADMIN)
     assert total == 1
     assert remaining[0].token == keep.key

@@ -28,6 +28,7 @@ from rsp_gateway.models.token import (
 )
 from rsp_gateway.models.userinfo import Group, UserInfo
 from rsp_gateway.schema import TokenRecord
+from rsp_gateway.services.history import TokenHistoryService
 from rsp_gateway.services.token import TokenService
 from rsp_gateway.services.token_rules import operator_auth
 from sqlalchemy import select
@@ -55,7 +56,9 @@ def _soon(**delta: float) -> datetime:
 
 
 async def test_session_token_carries_identity(
-    token_service: TokenService, config: Config
+    token_service: TokenService,
+    config: Config,
+    history_service: TokenHistoryService,
 ) -> None:
     user = UserInfo(
         username="alice",
@@ -83,7 +86,7 @@ async def test_session_token_carries_identity(
     expected = datetime.now(UTC) + config.session_lifetime
     assert abs((data.expires - expected).total_seconds()) < 5
 
-    entries, total, _, _ = await token_service.get_change_history(
+    entries, total, _, _ = await history_service.get_change_history(
         data, username="alice"
     )
     assert total == 1
@@ -144,18 +147,25 @@ async def test_database_never_holds_the_secret(
 @pytest.fixture
 async def bootstrap_service(
     make_config: Callable[..., Config],
-) -> AsyncIterator[tuple[TokenService, Token]]:
+) -> AsyncIterator[tuple[TokenService, TokenHistoryService, Token]]:
     bootstrap = Token.generate()
     config = make_config(bootstrap_token=SecretStr(str(bootstrap)))
     context = await ProcessContext.from_config(config)
     try:
-        yield Factory(context).create_token_service(), bootstrap
+        factory = Factory(context)
+        yield (
+            factory.create_token_service(),
+            factory.create_history_service(),
+            bootstrap,
+        )
     finally:
         await context.aclose()
 
 
-async def test_bootstrap_token(bootstrap_service: tuple[TokenService, Token]) -> None:
-    service, bootstrap = bootstrap_service
+async def test_bootstrap_token(
+    bootstrap_service: tuple[TokenService, TokenHistoryService, Token],
+) -> None:
+    service, history, bootstrap = bootstrap_service
     data = await _data(service, bootstrap)
     assert data.username == "bootstrap"
     assert data.token_type is TokenType.service
@@ -176,7 +186,7 @@ async def test_bootstrap_token(bootstrap_service: tuple[TokenService, Token]) ->
     with pytest.raises(PermissionDeniedError, match="bootstrap"):
         await service.get_notebook_token(data, ip_address=None)
     # Never stored: it has no history and no row.
-    entries, total, _, _ = await service.get_change_history(data)
+    entries, total, _, _ = await history.get_change_history(data)
     assert all(e.token != bootstrap.key for e in entries)
     assert total == 1
 
@@ -244,7 +254,9 @@ async def test_user_token_needs_user_token_scope(
 
 
 async def test_user_token_copies_identity_and_admin_may_grant_any(
-    token_service: TokenService, make_session: MakeSession
+    token_service: TokenService,
+    make_session: MakeSession,
+    history_service: TokenHistoryService,
 ) -> None:
     token = await make_session(
         "alice", ["user:token", "read:tap"], email="a@example.org", uid=42
@@ -269,7 +281,7 @@ async def test_user_token_copies_identity_and_admin_may_grant_any(
     data = await _data(token_service, theirs)
     assert data.username == "alice"
     assert data.scopes == {"exec:admin"}
-    history, _, _, _ = await token_service.get_change_history(admin, key=data.key)
+    history, _, _, _ = await history_service.get_change_history(admin, key=data.key)
     assert history[0].actor == "root"
 
 
@@ -330,14 +342,16 @@ async def test_admin_token_rules(
     assert (await _data(token_service, user)).token_name == "from-admin"
 
 
-async def test_operator_auth_acts_as_admin(token_service: TokenService) -> None:
+async def test_operator_auth_acts_as_admin(
+    token_service: TokenService, history_service: TokenHistoryService
+) -> None:
     token = await token_service.create_admin_token(
         operator_auth("<cli>"),
         AdminTokenRequest(username="bot-x", token_type=TokenType.service),
         ip_address=None,
     )
     data = await _data(token_service, token)
-    history, _, _, _ = await token_service.get_change_history(
+    history, _, _, _ = await history_service.get_change_history(
         operator_auth("<cli>"), key=data.key
     )
     assert history[0].actor == "<cli>"
@@ -505,7 +519,9 @@ async def test_child_of_revoked_parent_cannot_be_minted(
 
 
 async def test_revocation_is_recursive_and_recorded(
-    token_service: TokenService, make_session: MakeSession
+    token_service: TokenService,
+    make_session: MakeSession,
+    history_service: TokenHistoryService,
 ) -> None:
     session = await _session_data(
         make_session, token_service, "alice", ["read:tap", "user:token"]
@@ -523,7 +539,7 @@ async def test_revocation_is_recursive_and_recorded(
     assert await token_service.validate(other) is not None
 
     other_data = await _data(token_service, other)
-    entries, _, _, _ = await token_service.get_change_history(
+    entries, _, _, _ = await history_service.get_change_history(
         other_data, username="alice"
     )
     revoked = {e.token: e for e in entries if e.action is TokenChange.revoke}
@@ -536,7 +552,9 @@ async def test_revocation_is_recursive_and_recorded(
 
 
 async def test_revocation_permissions(
-    token_service: TokenService, make_session: MakeSession
+    token_service: TokenService,
+    make_session: MakeSession,
+    history_service: TokenHistoryService,
 ) -> None:
     alice = await _session_data(make_session, token_service, "alice", ["user:token"])
     bob = await _session_data(make_session, token_service, "bob", ["user:token"])
@@ -547,7 +565,7 @@ async def test_revocation_permissions(
     with pytest.raises(NotFoundError):
         await token_service.revoke_token(admin, "bob", alice.key, ip_address=IP)
     await token_service.revoke_token(admin, "alice", alice.key, ip_address=IP)
-    entries, _, _, _ = await token_service.get_change_history(admin, key=alice.key)
+    entries, _, _, _ = await history_service.get_change_history(admin, key=alice.key)
     assert entries[0].action is TokenChange.revoke
     assert entries[0].actor == "root"
 
@@ -628,7 +646,9 @@ async def test_last_used_is_batched(
 
 
 async def test_modify_user_token(
-    token_service: TokenService, make_session: MakeSession
+    token_service: TokenService,
+    make_session: MakeSession,
+    history_service: TokenHistoryService,
 ) -> None:
     alice = await _session_data(
         make_session, token_service, "alice", ["user:token", "read:tap", "read:image"]
@@ -661,7 +681,7 @@ async def test_modify_user_token(
     assert await token_service.validate(child) is None
     assert (await _data(token_service, token)).token_name == "renamed"
 
-    entries, _, _, _ = await token_service.get_change_history(
+    entries, _, _, _ = await history_service.get_change_history(
         alice, username="alice", key=token.key
     )
     edit = entries[0]
@@ -682,7 +702,7 @@ async def test_modify_user_token(
     )
     assert info.expires is None
     assert info.scopes == ["read:tap"]
-    entries, _, _, _ = await token_service.get_change_history(
+    entries, _, _, _ = await history_service.get_change_history(
         alice, username="alice", key=token.key
     )
     assert entries[0].old_scopes == ["read:image", "read:tap"]
@@ -722,13 +742,13 @@ async def test_modify_user_token(
             ip_address=IP,
         )
     # An unchanged request records nothing.
-    _, before, _, _ = await token_service.get_change_history(
+    _, before, _, _ = await history_service.get_change_history(
         alice, username="alice", key=token.key
     )
     await token_service.modify_token(
         alice, "alice", token.key, UserTokenModifyRequest(), ip_address=IP
     )
-    _, after, _, _ = await token_service.get_change_history(
+    _, after, _, _ = await history_service.get_change_history(
         alice, username="alice", key=token.key
     )
     assert before == after
@@ -761,13 +781,16 @@ async def test_widening_keeps_children(
 
 @pytest.mark.parametrize("bad", ["a\x00b", "x" * 200, "Upper", ""])
 async def test_odd_names_and_keys_are_refused_not_crashes(
-    token_service: TokenService, make_session: MakeSession, bad: str
+    token_service: TokenService,
+    make_session: MakeSession,
+    bad: str,
+    history_service: TokenHistoryService,
 ) -> None:
     admin = await _session_data(make_session, token_service, "root", ["admin:token"])
     with pytest.raises(InputError):
         await token_service.list_tokens(admin, bad)
     with pytest.raises(InputError):
-        await token_service.get_change_history(admin, username=bad)
+        await history_service.get_change_history(admin, username=bad)
     with pytest.raises(InputError):
         await token_service.revoke_token(admin, bad, admin.key, ip_address=None)
     with pytest.raises(NotFoundError):
@@ -779,4 +802,4 @@ async def test_odd_names_and_keys_are_refused_not_crashes(
             admin, "root", bad, UserTokenModifyRequest(), ip_address=None
         )
     with pytest.raises(InputError):
-        await token_service.get_change_history(admin, key=bad)
+        await history_service.get_change_history(admin, key=bad)

@@ -141,7 +141,7 @@ def maintenance() -> None:
     """
 
     async def work(factory: Factory) -> str:
-        service = factory.create_token_service()
+        service = factory.create_maintenance_service()
         expired = await service.expire_tokens()
         trimmed = await service.trim_history()
         refreshed = await factory.create_group_refresh_service().refresh_due()

@@ -19,7 +19,9 @@ from structlog.stdlib import BoundLogger
 
 from .config import Config
 from .services.group_refresh import GroupRefreshService, refresh_period
+from .services.history import TokenHistoryService
 from .services.login import LoginService
+from .services.maintenance import TokenMaintenanceService
 from .services.refresh_loop import GroupRefreshLoop
 from .services.token import TokenService
 from .services.token_rules import TokenHasher
@@ -172,6 +174,24 @@ class Factory:
         if logger is None:
             context.shared_token_service = service
         return service
+
+    def create_history_service(self) -> TokenHistoryService:
+        """The reading of token change history."""
+        return TokenHistoryService(
+            config=self._context.config, sessions=self._context.sessions
+        )
+
+    def create_maintenance_service(
+        self, logger: BoundLogger | None = None
+    ) -> TokenMaintenanceService:
+        """Expiry of tokens and trimming of history."""
+        context = self._context
+        return TokenMaintenanceService(
+            config=context.config,
+            sessions=context.sessions,
+            cache=context.token_cache,
+            logger=logger or structlog.get_logger("rsp_gateway"),
+        )
 
     def create_user_info_service(self) -> UserInfoService:
         """The service that answers who a user is."""

@@ -198,9 +198,8 @@ async def _history_page(
     response: Response,
 ) -> list[TokenChangeHistoryEntry]:
     """One page of history with its paging headers."""
-    entries, total, next_cursor, prev_cursor = await _token_service(
-        context
-    ).get_change_history(
+    history = context.factory.create_history_service()
+    entries, total, next_cursor, prev_cursor = await history.get_change_history(
         auth,
         username=username,
         key=query.key,
@@ -360,7 +359,8 @@ async def create_admin_token(
 async def get_token_change_history(
     username: Username, key: Key, auth: Authenticated, context: Context
 ) -> list[TokenChangeHistoryEntry]:
-    entries, _, _, _ = await _token_service(context).get_change_history(
+    history = context.factory.create_history_service()
+    entries, _, _, _ = await history.get_change_history(
         auth, username=username, key=key
     )
     if not entries:

@@ -14,13 +14,21 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ..config import Config
 from ..exceptions import InputError
 from ..models.history import HistoryCursor, TokenChange, TokenChangeHistoryEntry
-from ..models.token import Token, TokenType
+from ..models.token import Token, TokenData, TokenType
 from ..schema import TokenChangeHistoryRecord
 from ..storage.history import HistoryFilter, HistoryPosition, TokenChangeHistoryStore
+from .token_rules import TokenRules
 
-__all__ = ["MAX_HISTORY_LIMIT", "TokenHistoryLister", "format_cursor", "parse_cursor"]
+__all__ = [
+    "MAX_HISTORY_LIMIT",
+    "TokenHistoryLister",
+    "TokenHistoryService",
+    "format_cursor",
+    "parse_cursor",
+]
 
 MAX_HISTORY_LIMIT = 1000
 """Largest page a caller may ask for."""
@@ -181,3 +189,49 @@ class TokenHistoryLister:
         if records and len(newer) > limit:
             prev_cursor = _cursor(records[0], previous=True)
         return records, next_cursor, prev_cursor
+
+
+class TokenHistoryService:
+    """Who may read which token change history, and the reading itself."""
+
+    def __init__(
+        self, *, config: Config, sessions: async_sessionmaker[AsyncSession]
+    ) -> None:
+        self._rules = TokenRules(config)
+        self._sessions = sessions
+
+    async def get_change_history(
+        self,
+        auth: TokenData,
+        *,
+        username: str | None = None,
+        key: str | None = None,
+        token_type: str | None = None,
+        ip_address: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> tuple[list[TokenChangeHistoryEntry], int, str | None, str | None]:
+        """Return history entries, total count, and next/previous cursors.
+
+        Without ``username`` the caller must hold ``admin:token``
+        (admin-wide history). Newest first. ``ip_address`` is an address or
+        a CIDR network; ``cursor`` is one returned by an earlier call, and
+        needs ``limit``.
+        """
+        if username is None:
+            self._rules.check_admin(auth, "Token history of all users")
+        else:
+            self._rules.check_may_read(auth, username)
+        where = TokenHistoryLister.filter(
+            username=username,
+            key=key,
+            token_type=token_type,
+            ip_address=ip_address,
+            since=since,
+            until=until,
+        )
+        return await TokenHistoryLister(self._sessions).page(
+            where, cursor=cursor, limit=limit
+        )

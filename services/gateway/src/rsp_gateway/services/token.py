@@ -11,7 +11,6 @@ address and time. SQL lives in :mod:`rsp_gateway.storage`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
@@ -27,7 +26,7 @@ from ..exceptions import (
     NotFoundError,
     PermissionDeniedError,
 )
-from ..models.history import TokenChange, TokenChangeHistoryEntry
+from ..models.history import TokenChange
 from ..models.token import (
     AdminTokenRequest,
     Token,
@@ -45,9 +44,7 @@ from ..storage.history import TokenChangeHistoryStore
 from ..storage.last_used import LastUsedRecorder
 from ..storage.token import TokenStore, delete_token_trees
 from .delegation import ChildTokenProvider
-from .history import TokenHistoryLister
 from .token_rules import (
-    INTERNAL_ACTOR,
     TokenHasher,
     TokenRules,
     clean_ip,
@@ -460,7 +457,7 @@ class TokenService:
             )
             if narrower or shorter:
                 children = [c.key for c in await store.children(key)]
-                revoked = await self._delete_trees(
+                revoked = await delete_token_trees(
                     session, children, TokenChange.revoke, actor=auth.username, ip=ip
                 )
         await self._cache.invalidate([key, *revoked])
@@ -483,7 +480,7 @@ class TokenService:
             record = await TokenStore(session).get(key)
             if record is None or record.username != username:
                 raise _not_found(username, key)
-            revoked = await self._delete_trees(
+            revoked = await delete_token_trees(
                 session,
                 [key],
                 TokenChange.revoke,
@@ -503,7 +500,7 @@ class TokenService:
         if not data.key or self.is_bootstrap(data):
             return
         async with self._sessions.begin() as session:
-            revoked = await self._delete_trees(
+            revoked = await delete_token_trees(
                 session,
                 [data.key],
                 TokenChange.revoke,
@@ -512,78 +509,6 @@ class TokenService:
             )
         await self._cache.invalidate(revoked)
         self._logger.info("Revoked session", token_key=data.key, revoked=len(revoked))
-
-    async def _delete_trees(
-        self,
-        session: AsyncSession,
-        roots: Iterable[str],
-        action: TokenChange,
-        *,
-        actor: str,
-        ip: str | None,
-    ) -> list[str]:
-        """Delete tokens and all their descendants, recording each; return the keys."""
-        return await delete_token_trees(session, roots, action, actor=actor, ip=ip)
-
-    # History ------------------------------------------------------------
-
-    async def get_change_history(
-        self,
-        auth: TokenData,
-        *,
-        username: str | None = None,
-        key: str | None = None,
-        token_type: str | None = None,
-        ip_address: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        cursor: str | None = None,
-        limit: int | None = None,
-    ) -> tuple[list[TokenChangeHistoryEntry], int, str | None, str | None]:
-        """Return history entries, total count, and next/previous cursors.
-
-        Without ``username`` the caller must hold ``admin:token``
-        (admin-wide history). Newest first. ``ip_address`` is an address or
-        a CIDR network; ``cursor`` is one returned by an earlier call, and
-        needs ``limit``.
-        """
-        if username is None:
-            self._rules.check_admin(auth, "Token history of all users")
-        else:
-            self._rules.check_may_read(auth, username)
-        where = TokenHistoryLister.filter(
-            username=username,
-            key=key,
-            token_type=token_type,
-            ip_address=ip_address,
-            since=since,
-            until=until,
-        )
-        lister = TokenHistoryLister(self._sessions)
-        return await lister.page(where, cursor=cursor, limit=limit)
-
-    # Maintenance --------------------------------------------------------
-
-    async def expire_tokens(self) -> int:
-        """Delete expired tokens, recording ``expire`` history; return how many."""
-        async with self._sessions.begin() as session:
-            expired = await TokenStore(session).expired_keys(datetime.now(UTC))
-            keys = await self._delete_trees(
-                session, expired, TokenChange.expire, actor=INTERNAL_ACTOR, ip=None
-            )
-        await self._cache.invalidate(keys)
-        if keys:
-            self._logger.info("Deleted expired tokens", count=len(keys))
-        return len(keys)
-
-    async def trim_history(self) -> int:
-        """Delete history older than the retention period; return how many."""
-        cutoff = datetime.now(UTC) - self._config.history_retention
-        async with self._sessions.begin() as session:
-            count = await TokenChangeHistoryStore(session).delete_older_than(cutoff)
-        if count:
-            self._logger.info("Trimmed token history", count=count)
-        return count
 
 
 def _expired(record: TokenRecord) -> bool:
