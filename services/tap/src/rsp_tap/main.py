@@ -15,7 +15,7 @@ from .adql import AdqlError
 from .config import PATH_PREFIX, Config, load_config
 from .exceptions import AuthenticationError, TapError
 from .factory import ProcessContext
-from .handlers import results, sync, uws, vosi
+from .handlers import health, results, sync, uws, vosi
 from .log import RequestIdMiddleware, configure_logging
 from .models.schema import CatalogSchema
 from .results import error_document
@@ -78,6 +78,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.config = config
+    app.include_router(health.router)
     app.include_router(vosi.router)
     app.include_router(sync.router)
     app.include_router(uws.router)

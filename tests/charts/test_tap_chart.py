@@ -1,0 +1,318 @@
+"""The TAP chart, rendered by the real Helm engine and checked every way.
+
+Two renders are tested throughout: the chart's defaults (a local install)
+and production-like values (data.lsst.cloud with Cloud SQL and a GCS bucket).
+Golden files: ``UPDATE_GOLDEN=1`` rewrites them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import pytest
+import yaml
+from click.testing import CliRunner
+from rsp_platform.cli import main as platform_cli
+from rsp_tap.config import Config, GcsResultStorage, LocalResultStorage, load_config
+from rsp_tap.handlers.health import HEALTH_PATH
+
+from tests.charts.gateway_values import container, pod_environment
+from tests.charts.golden import compare_golden, updating
+from tests.charts.kubeschema import assert_valid
+from tests.charts.policy import assert_policy
+from tests.charts.rendering import (
+    CHARTS_DIR,
+    RenderedChart,
+    lint_chart,
+    load_values,
+    render_chart,
+)
+from tests.charts.secret_scan import find_secret_values
+
+pytestmark = pytest.mark.helm
+
+CHART = CHARTS_DIR / "tap"
+PROD_VALUES = Path(__file__).parent / "values" / "tap-prod.yaml"
+ROUTES_FILE = CHART / "files" / "routes.yaml"
+NAMESPACE = "tap"
+VARIANTS = {"default": (), "prod": (PROD_VALUES,)}
+SECRET = {
+    "database-password": "job-store-pw",
+    "database-url": "postgresql+asyncpg://tap:whole@db/tap",
+    "query-database-password": "reader-pw",
+    "query-database-url": "postgresql://tap_reader:whole@db/catalogs",
+}
+
+
+def _render(variant: str, values: dict[str, Any] | None = None) -> RenderedChart:
+    return render_chart(
+        CHART,
+        values,
+        values_files=VARIANTS[variant],
+        release="tap",
+        namespace=NAMESPACE,
+    )
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def rendered(request: pytest.FixtureRequest) -> RenderedChart:
+    variant: str = request.param
+    return _render(variant)
+
+
+@pytest.fixture(scope="module")
+def prod() -> RenderedChart:
+    return _render("prod")
+
+
+@pytest.fixture(scope="module")
+def default() -> RenderedChart:
+    return _render("default")
+
+
+def test_every_object_is_valid_kubernetes(rendered: RenderedChart) -> None:
+    report = assert_valid(rendered.objects)
+    assert report.skipped == []
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_matches_golden_file(variant: str) -> None:
+    compare_golden(f"tap-{variant}", _render(variant).objects)
+
+
+def test_objects_rendered(rendered: RenderedChart) -> None:
+    kinds = sorted(f"{o['kind']}/{o['metadata']['name']}" for o in rendered.objects)
+    assert kinds == [
+        "ConfigMap/tap",
+        "ConfigMap/tap-migrate",
+        "Deployment/tap",
+        "Ingress/tap",
+        "Ingress/tap-availability",
+        "Ingress/tap-capabilities",
+        "Job/tap-migrate",
+        "NetworkPolicy/tap",
+        "Service/tap",
+        "ServiceAccount/tap",
+    ]
+
+
+def test_policy_holds(rendered: RenderedChart) -> None:
+    assert_policy(rendered.objects, namespace=NAMESPACE)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_helm_lint_is_clean(variant: str) -> None:
+    values = load_values(PROD_VALUES) if variant == "prod" else None
+    assert lint_chart(CHART, values) == []
+
+
+@pytest.mark.parametrize(
+    ("values", "where"),
+    [
+        ({"replicaCount": 3}, "replicaCount"),
+        ({"config": {"maxrecLimt": 5}}, "maxrecLimt"),
+        ({"config": {"syncTimeout": "a minute"}}, "syncTimeout"),
+        ({"database": {"password": "hunter2"}}, "password"),
+        ({"resultStorage": {"type": "s3"}}, "type"),
+        ({"image": {"tag": "latest"}}, "tag"),
+        ({"networkPolicy": {"webCidrs": ["anywhere"]}}, "webCidrs"),
+        ({"secrets": {"name": ""}}, "secrets/name"),
+    ],
+)
+def test_schema_refuses_bad_values(values: dict[str, Any], where: str) -> None:
+    with pytest.raises(helm.HelmValuesError, match=where):
+        _render("default", values)
+
+
+@pytest.mark.parametrize(
+    ("values", "complaint"),
+    [
+        ({"config": {"environment": "idfprod"}}, "local environment only"),
+        (
+            {"config": {"environment": "idfprod"}, "resultStorage": {"type": "gcs"}},
+            "resultStorage.bucket is required",
+        ),
+    ],
+)
+def test_inconsistent_values_fail_to_render(
+    values: dict[str, Any], complaint: str
+) -> None:
+    with pytest.raises(helm.HelmRenderError, match=complaint):
+        _render("default", values)
+
+
+def _load_config(
+    rendered: RenderedChart,
+    kind: str,
+    name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[Config, dict[str, str]]:
+    """Start the config loader on what a pod of this workload would see."""
+    workload = rendered.get(kind, name)
+    main = container(workload)
+    pod = workload["spec"]["template"]["spec"]
+    (config_volume,) = [v for v in pod["volumes"] if "configMap" in v]
+    config_map = rendered.get("ConfigMap", config_volume["configMap"]["name"])
+    env = pod_environment(main, "tap", SECRET)
+    (filename,) = config_map["data"]
+    config_file = tmp_path / filename
+    config_file.write_text(config_map["data"][filename])
+    for var in [v for v in os.environ if v.startswith("RSP_TAP_")]:
+        monkeypatch.delenv(var)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    monkeypatch.setenv("RSP_TAP_CONFIG_PATH", str(config_file))
+    return load_config(), env
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"), [("Deployment", "tap"), ("Job", "tap-migrate")]
+)
+def test_configmap_loads_into_tap_config(
+    rendered: RenderedChart,
+    kind: str,
+    name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config, _ = _load_config(rendered, kind, name, tmp_path, monkeypatch)
+    assert ":job-store-pw@" in config.database_url.get_secret_value()
+    assert config.query_database_url.get_secret_value().startswith(
+        "postgresql://tap_reader:reader-pw@"
+    )
+
+
+def test_prod_config_is_what_values_say(
+    prod: RenderedChart, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, env = _load_config(prod, "Deployment", "tap", tmp_path, monkeypatch)
+    assert config.environment == "idfprod"
+    assert config.service_url == "https://data.lsst.cloud/api/tap"
+    assert config.maxrec_limit == 10_000_000
+    assert config.sync_timeout.total_seconds() == 120
+    assert config.default_user is None
+    storage = config.result_storage
+    assert isinstance(storage, GcsResultStorage)
+    assert storage.bucket == "rsp-tap-results-idfprod"
+    assert storage.url_lifetime.total_seconds() == 1800
+    assert config.database_url.get_secret_value() == (
+        "postgresql+asyncpg://tap:job-store-pw@10.88.0.5:5432/tap"
+    )
+    assert config.query_database_url.get_secret_value() == (
+        "postgresql://tap_reader:reader-pw@10.88.0.6:5432/catalogs"
+    )
+    data = yaml.safe_load(prod.get("ConfigMap", "tap")["data"]["tap.yaml"])
+    from_env = {
+        n.removeprefix("RSP_TAP_").lower()
+        for n in env
+        if n.startswith("RSP_TAP_") and n != "RSP_TAP_CONFIG_PATH"
+    }
+    # Every field is set by the chart except the test-only default user.
+    assert set(data) | from_env == set(Config.model_fields) - {"default_user"}
+
+
+def test_default_config_keeps_results_in_the_pod(
+    default: RenderedChart, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, _ = _load_config(default, "Deployment", "tap", tmp_path, monkeypatch)
+    assert isinstance(config.result_storage, LocalResultStorage)
+    pod = default.get("Deployment")["spec"]["template"]["spec"]
+    mounts = {
+        m["name"]: m["mountPath"]
+        for m in container(default.get("Deployment"))["volumeMounts"]
+    }
+    assert mounts["results"] == str(config.result_storage.path)
+    assert any(v["name"] == "results" and "emptyDir" in v for v in pod["volumes"])
+
+
+def test_urls_can_come_whole_from_the_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rendered = _render(
+        "prod",
+        {"database": {"urlFromSecret": True}, "queryDatabase": {"urlFromSecret": True}},
+    )
+    config, env = _load_config(rendered, "Deployment", "tap", tmp_path, monkeypatch)
+    assert config.database_url.get_secret_value() == SECRET["database-url"]
+    assert config.query_database_url.get_secret_value() == SECRET["query-database-url"]
+    assert "DATABASE_PASSWORD" not in env
+
+
+def test_no_secret_values_anywhere(rendered: RenderedChart) -> None:
+    assert find_secret_values(rendered.objects) == []
+    assert rendered.of_kind("Secret") == []
+
+
+def test_one_server_process(rendered: RenderedChart) -> None:
+    deployment = rendered.get("Deployment")
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"]["type"] == "Recreate"
+    args = container(deployment)["args"]
+    assert args[0] == "rsp_tap.main:create_app"
+    assert "--workers=1" in args
+    probes = container(deployment)
+    assert probes["livenessProbe"]["httpGet"]["path"] == HEALTH_PATH
+    assert probes["readinessProbe"]["httpGet"]["path"] == "/api/tap/availability"
+
+
+def test_migration_runs_rsp_tap_migrate(rendered: RenderedChart) -> None:
+    job = rendered.get("Job", "tap-migrate")
+    assert container(job)["command"] == ["rsp-tap", "migrate"]
+    from rsp_tap.cli import main as tap_cli  # noqa: PLC0415
+
+    assert "migrate" in tap_cli.commands
+
+
+def test_ingresses_implement_the_route_table(prod: RenderedChart) -> None:
+    ingresses = {o["metadata"]["name"]: o for o in prod.of_kind("Ingress")}
+    gateway = "http://gateway.gateway.svc.cluster.local:8080"
+
+    def auth_url(name: str) -> str:
+        url: str = ingresses[name]["metadata"]["annotations"][
+            "nginx.ingress.kubernetes.io/auth-url"
+        ]
+        return url
+
+    assert auth_url("tap-availability") == f"{gateway}/ingress/anonymous"
+    assert auth_url("tap-capabilities") == f"{gateway}/ingress/anonymous"
+    assert auth_url("tap").startswith(f"{gateway}/ingress/auth?scope=read:tap")
+    paths = {
+        name: (
+            o["spec"]["rules"][0]["http"]["paths"][0]["path"],
+            o["spec"]["rules"][0]["http"]["paths"][0]["pathType"],
+        )
+        for name, o in ingresses.items()
+    }
+    assert paths == {
+        "tap": ("/api/tap", "Prefix"),
+        "tap-availability": ("/api/tap/availability", "Exact"),
+        "tap-capabilities": ("/api/tap/capabilities", "Exact"),
+    }
+    for ingress in ingresses.values():
+        assert ingress["spec"]["tls"][0]["secretName"] == "data-lsst-cloud-tls"
+        annotations = ingress["metadata"]["annotations"]
+        assert annotations["cert-manager.io/cluster-issuer"] == "letsencrypt-dns"
+
+
+def test_gateway_url_override() -> None:
+    rendered = _render("default", {"global": {"gatewayUrl": "http://gw.example:81"}})
+    ingress = rendered.get("Ingress", "tap")
+    url = ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/auth-url"]
+    assert url.startswith("http://gw.example:81/ingress/auth?scope=read:tap")
+
+
+def test_routes_file_is_generated_from_the_route_table() -> None:
+    result = CliRunner().invoke(
+        platform_cli, ["routes", "--service", "tap", "--format", "yaml"]
+    )
+    assert result.exit_code == 0, result.output
+    if updating():
+        ROUTES_FILE.write_text(result.output)
+    assert ROUTES_FILE.read_text() == result.output, (
+        "charts/tap/files/routes.yaml is stale: run "
+        "rsp-platform routes --service tap --format yaml > charts/tap/files/routes.yaml"
+    )
