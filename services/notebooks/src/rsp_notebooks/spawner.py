@@ -65,13 +65,12 @@ class LabSpawner(LabSpawnerMixin, KubeSpawner):  # type: ignore[misc]
     def _default_delete_pvc(self) -> bool:
         return True  # a deleted user's home goes with them
 
-    @default("pvc_name")
-    def _default_pvc_name(self) -> str:
-        return LabObjectNames(self.user.name).home
-
-    @default("pod_name")
-    def _default_pod_name(self) -> str:
-        return LabObjectNames(self.user.name).pod
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # KubeSpawner sets these from its templates; ours are stable names.
+        names = LabObjectNames(self.user.name)
+        self.pod_name = names.pod
+        self.pvc_name = names.home
 
     @default("cmd")
     def _default_cmd(self) -> list[str]:
