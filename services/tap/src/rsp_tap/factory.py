@@ -9,10 +9,7 @@ the services a request needs from it.
 from __future__ import annotations
 
 import asyncio
-import importlib
 from dataclasses import dataclass
-from typing import Any
-
 import httpx
 import structlog
 from sqlalchemy import text
@@ -22,9 +19,10 @@ from structlog.stdlib import BoundLogger
 from .config import Config, GcsResultStorage
 from .models.schema import CatalogSchema
 from .services.jobs import JobService
-from .services.query import QueryBackend, QueryService
+from .services.query import QueryService
 from .services.runner import JobRunner
 from .services.uploads import UploadLimits, UploadService
+from .storage.backend import PostgresBackend, QueryBackend
 from .storage.database import (
     check_job_store,
     create_database_engine,
@@ -55,12 +53,9 @@ def create_result_store(config: Config) -> ResultStore:
 
 def create_backend(config: Config) -> QueryBackend:
     """The PostgreSQL query backend (read-only role) of the configuration."""
-    module = importlib.import_module("rsp_tap.storage.backend")
-    backend: Any = module.PostgresBackend(
-        config.query_database_url.get_secret_value(),
-        pool_size=config.query_pool_size,
+    return PostgresBackend(
+        config.query_database_url.get_secret_value(), pool_size=config.query_pool_size
     )
-    return backend  # type: ignore[no-any-return]
 
 
 def _logger() -> BoundLogger:
@@ -158,9 +153,7 @@ class ProcessContext:
     async def aclose(self) -> None:
         """Stop the runner and release every resource."""
         await self.runner.stop()
-        close = getattr(self.backend, "aclose", None)
-        if close is not None:
-            await close()
+        await self.backend.aclose()
         await self.http_client.aclose()
         await self.engine.dispose()
 

@@ -20,7 +20,7 @@ from .log import RequestIdMiddleware, configure_logging
 from .models.schema import CatalogSchema
 from .results import error_document
 from .results.votable import VOTABLE_MIME_TYPE
-from .services.query import QueryBackend
+from .storage.backend import QueryBackend
 from .storage.results import ResultStore
 
 __all__ = ["create_app"]

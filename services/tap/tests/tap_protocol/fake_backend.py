@@ -45,16 +45,30 @@ class FakeBackend:
     cancelled: int = 0
     started: asyncio.Event | None = None
     was_cancelled: asyncio.Event = field(default_factory=asyncio.Event)
+    cancel_requests: list[str] = field(default_factory=list)
+    job_ids: list[str | None] = field(default_factory=list)
 
-    async def execute(
+    async def cancel(self, job_id: str) -> bool:
+        """Record the request; the task's cancellation stops the fake query."""
+        self.cancel_requests.append(job_id)
+        return True
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+    async def run(
         self,
         query: TranslatedQuery,
         *,
-        maxrec: int,
-        timeout: float | None = None,  # noqa: ASYNC109
+        maxrec: int | None,
+        timeout: float,  # noqa: ASYNC109
+        job_id: str | None = None,
     ) -> QueryResult:
         """Made-up rows for the query's columns (uploads answer their own rows)."""
         self.queries.append(query)
+        self.job_ids.append(job_id)
+        if maxrec is None:
+            maxrec = self.rows
         if self.started is not None:
             self.started.set()
         try:

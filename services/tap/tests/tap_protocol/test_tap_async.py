@@ -254,6 +254,8 @@ async def test_abort_cancels_the_running_query(
     async with asyncio.timeout(5):
         await backend.was_cancelled.wait()
     assert backend.cancelled == 1
+    assert backend.cancel_requests == [job_id]
+    assert backend.job_ids == [job_id]
     assert job.find(f"{UWS}results/{UWS}result") is None
 
 

@@ -11,8 +11,6 @@ import asyncio
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
-
 from structlog.stdlib import BoundLogger
 
 from ..adql import AdqlError, translate
@@ -20,12 +18,12 @@ from ..exceptions import QueryTimeoutError, UsageError
 from ..models.query import QueryResult, TranslatedQuery, UploadTable
 from ..models.schema import CatalogSchema
 from ..results import OutputFormat, find_format, write_result
+from ..storage.backend import QueryBackend
 from .uploads import UploadService, UploadSource, parse_upload_parameter
 
 __all__ = [
     "MAX_QUERY_LENGTH",
     "Parameters",
-    "QueryBackend",
     "QueryOutput",
     "QueryRequest",
     "QueryService",
@@ -40,20 +38,6 @@ _SINGLE_VALUED = frozenset(
 )
 _THREAD_ROWS = 2000
 """Results with more rows than this are written in a worker thread."""
-
-
-class QueryBackend(Protocol):
-    """What the service needs of a query backend (PostgreSQL, later Qserv)."""
-
-    async def execute(
-        self,
-        query: TranslatedQuery,
-        *,
-        maxrec: int,
-        timeout: float | None = None,  # noqa: ASYNC109 (the statement timeout)
-    ) -> QueryResult:
-        """Run the query and return at most ``maxrec`` rows (overflow flagged)."""
-        ...
 
 
 class Parameters:
@@ -127,6 +111,11 @@ class QueryService:
         self._maxrec_default = maxrec_default
         self._maxrec_limit = maxrec_limit
         self._logger = logger
+
+    @property
+    def backend(self) -> QueryBackend:
+        """The query backend."""
+        return self._backend
 
     @property
     def slots(self) -> asyncio.Semaphore:
@@ -213,6 +202,7 @@ class QueryService:
         *,
         timeout: float,  # noqa: ASYNC109 (passed on as the statement timeout)
         slot_held: bool = False,
+        job_id: str | None = None,
     ) -> QueryOutput:
         """Run a query and write its result, all within ``timeout`` seconds.
 
@@ -226,7 +216,8 @@ class QueryService:
             If an uploaded table cannot be used.
 
         ``slot_held`` says the caller already holds a query slot (the job
-        runner takes one before a job leaves QUEUED).
+        runner takes one before a job leaves QUEUED); ``job_id`` names the
+        query in the backend so that an ABORT can cancel it.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -238,8 +229,11 @@ class QueryService:
                     if not slot_held:
                         await stack.enter_async_context(self._slots)
                     remaining = max(deadline - loop.time(), 0.001)
-                    result = await self._backend.execute(
-                        translated, maxrec=request.maxrec, timeout=remaining
+                    result = await self._backend.run(
+                        translated,
+                        maxrec=request.maxrec,
+                        timeout=remaining,
+                        job_id=job_id,
                     )
         except TimeoutError:
             raise QueryTimeoutError(

@@ -115,6 +115,7 @@ class JobRunner:
         task = self._tasks.get(job_id)
         if task is not None:
             self._aborting.add(job_id)
+            await self._cancel_query(job_id)
             task.cancel()
         self.notify(job_id)
         return job
@@ -124,10 +125,18 @@ class JobRunner:
         task = self._tasks.get(job.id)
         if task is not None:
             self._aborting.add(job.id)
+            await self._cancel_query(job.id)
             task.cancel()
         if job.result is not None:
             await self._results.delete(job.result.key)
         self.notify(job.id)
+
+    async def _cancel_query(self, job_id: str) -> None:
+        """Stop the job's SQL in the database (the task is cancelled as well)."""
+        try:
+            await self._queries.backend.cancel(job_id)
+        except Exception:
+            self._logger.exception("Cancelling the query failed", job_id=job_id)
 
     async def _run(self, job_id: str) -> None:
         log = self._logger.bind(job_id=job_id)
@@ -162,6 +171,7 @@ class JobRunner:
                 inline,
                 timeout=float(job.execution_duration),
                 slot_held=True,
+                job_id=job.id,
             )
             key = result_key(job.id, request.output.extension)
             await self._results.store(key, output.content, output.mime_type)
@@ -211,6 +221,7 @@ class JobRunner:
             job = await self._store.find(job_id)
             if job is None or job.phase is ExecutionPhase.ABORTED:
                 self._aborting.add(job_id)
+                await self._cancel_query(job_id)
                 runner.cancel()
                 return
 
