@@ -197,9 +197,9 @@ def test_errors_carry_line_and_column(schema: CatalogSchema) -> None:
         translate("SELECT ra,\n  nothing\nFROM object", schema)
     assert (caught.value.line, caught.value.column) == (2, 3)
     assert str(caught.value).endswith("(line 2, column 3)")
-    with pytest.raises(AdqlSyntaxError) as caught:
+    with pytest.raises(AdqlSyntaxError) as syntax:
         translate("SELECT ra\nFROM object\nWHERE ra > 1 ; DROP TABLE x", schema)
-    assert (caught.value.line, caught.value.column) == (3, 16)
+    assert (syntax.value.line, syntax.value.column) == (3, 16)
 
 
 def test_too_long_a_query(schema: CatalogSchema) -> None:

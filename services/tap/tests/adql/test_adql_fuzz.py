@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 
-from adql_strategies import queries
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rsp_tap.adql import AdqlError, translate
 from rsp_tap.data.felis import load_catalog_schema
 from rsp_tap.models.query import TranslatedQuery
+from tap_adql_strategies import queries
 
 SCHEMA = load_catalog_schema()
 
