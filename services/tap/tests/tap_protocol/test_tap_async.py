@@ -221,19 +221,30 @@ async def test_bad_query_ends_in_error(client: AsyncClient) -> None:
     assert "nowhere" in error_message(error.content)
 
 
-async def test_bad_parameters_refuse_creation_or_run(client: AsyncClient) -> None:
-    response = await client.post(
-        f"{TAP}/async", data={"LANG": "ADQL", "QUERY": QUERY, "MAXREC": "10000000000"}
-    )
-    assert response.status_code == 400
-    assert "hard limit" in error_message(response.content)
+async def test_bad_parameters_end_the_job_in_error(client: AsyncClient) -> None:
+    # UWS: the job is created and tells what is wrong when it runs.
+    over = await create_job(client, QUERY=QUERY, MAXREC="10000000000", PHASE="RUN")
+    job = await wait_for_phase(client, over, "ERROR", "COMPLETED")
+    assert job.findtext(f"{UWS}phase") == "ERROR"
+    assert "hard limit" in (job.findtext(f"{UWS}errorSummary/{UWS}message") or "")
+    language = await create_job(client, QUERY=QUERY, LANG="PQL", PHASE="RUN")
+    job = await wait_for_phase(client, language, "ERROR", "COMPLETED")
+    assert "LANG='PQL'" in (job.findtext(f"{UWS}errorSummary/{UWS}message") or "")
     job_id = await create_job(client)
     response = await client.post(f"{TAP}/async/{job_id}/phase", data={"PHASE": "RUN"})
-    assert response.status_code == 400
-    assert "QUERY is required" in error_message(response.content)
+    assert response.status_code == 303
+    job = await wait_for_phase(client, job_id, "ERROR", "COMPLETED")
+    assert "QUERY is required" in (
+        job.findtext(f"{UWS}errorSummary/{UWS}message") or ""
+    )
+    job_id = await create_job(client, QUERY=QUERY)
     response = await client.post(f"{TAP}/async/{job_id}/phase", data={"PHASE": "HOLD"})
     assert response.status_code == 400
     response = await client.post(f"{TAP}/async/{job_id}", data={"ACTION": "RUN"})
+    assert response.status_code == 400
+    response = await client.post(
+        f"{TAP}/async/{job_id}/parameters", data={"MAXREC": "x"}
+    )
     assert response.status_code == 400
 
 

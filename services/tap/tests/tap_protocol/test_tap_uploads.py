@@ -22,7 +22,7 @@ from rsp_tap.services.uploads import parse_upload_parameter, parse_votable_uploa
 
 from .conftest import BASE_URL, TAP
 from .fake_backend import FakeBackend
-from .uws import create_job, wait_for_phase
+from .uws import UWS, create_job, wait_for_phase
 from .votables import error_message, read_votable
 
 
@@ -144,16 +144,12 @@ async def test_inline_upload_in_async_job(client: AsyncClient) -> None:
 
 
 async def test_async_upload_part_must_be_present(client: AsyncClient) -> None:
-    response = await client.post(
-        f"{TAP}/async",
-        data={
-            "LANG": "ADQL",
-            "QUERY": "SELECT * FROM TAP_UPLOAD.m",
-            "UPLOAD": "m,param:t",
-        },
+    job_id = await create_job(
+        client, QUERY="SELECT * FROM TAP_UPLOAD.m", UPLOAD="m,param:t", PHASE="RUN"
     )
-    assert response.status_code == 400
-    assert "no part 't'" in error_message(response.content)
+    job = await wait_for_phase(client, job_id, "ERROR", "COMPLETED")
+    message = job.findtext(f"{UWS}errorSummary/{UWS}message") or ""
+    assert "no part 't'" in message
 
 
 async def test_huge_upload_is_refused(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from httpx import AsyncClient
+from rsp_tap.data.setup import tap_schema_rows
+from rsp_tap.models.schema import CatalogSchema
 
 from .conftest import TAP
 
@@ -117,3 +119,31 @@ async def test_one_table(client: AsyncClient) -> None:
     assert missing.status_code == 404
     bad = await client.get(f"{TAP}/tables", params={"detail": "lots"})
     assert bad.status_code == 400
+
+
+async def test_examples(client: AsyncClient) -> None:
+    response = await client.get(f"{TAP}/examples")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/xhtml+xml")
+    root = ET.fromstring(response.content.split(b"\n", 1)[1])
+    xhtml = "{http://www.w3.org/1999/xhtml}"
+    examples = [d for d in root.iter(f"{xhtml}div") if d.get("typeof") == "example"]
+    assert len(examples) >= 3
+    queries = [p.text for d in examples for p in d.iter(f"{xhtml}pre")]
+    assert any(q and "CIRCLE('ICRS', 61.863, -35.79" in q for q in queries)
+
+
+async def test_tables_name_columns_as_tap_schema_does(
+    client: AsyncClient, catalog_schema: CatalogSchema
+) -> None:
+    rows = tap_schema_rows(catalog_schema)["columns"]
+    listed = {(r[0], r[1]) for r in rows}
+    response = await client.get(f"{TAP}/tables")
+    root = ET.fromstring(response.content)
+    shown = {
+        (t.findtext("name"), c.findtext("name"))
+        for t in root.iter("table")
+        for c in t.iter("column")
+    }
+    assert shown == listed
+    assert ("TAP_SCHEMA.columns", '"size"') in shown

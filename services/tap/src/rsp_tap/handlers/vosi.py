@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from ..config import PATH_PREFIX
 from ..dependencies.context import Context, User
 from ..exceptions import NotFoundError, UsageError
+from ..views.examples import examples_document
 from ..views.vosi import (
     availability_document,
     capabilities_document,
@@ -69,3 +70,11 @@ async def table(context: Context, _user: User, name: str) -> Response:
     if found is None:
         raise NotFoundError(f"No table {name[:200]!r}")
     return xml_response(table_document(schema, found))
+
+
+@router.get("/examples", summary="DALI examples")
+async def examples(_user: User) -> Response:
+    """Example queries (XHTML with RDFa, as DALI describes)."""
+    return Response(
+        examples_document(), media_type="application/xhtml+xml; charset=utf-8"
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from structlog.stdlib import BoundLogger
@@ -18,7 +18,6 @@ from ..exceptions import (
     JobNotFoundError,
     PhaseConflictError,
     ResultNotFoundError,
-    UploadError,
     UsageError,
 )
 from ..models.job import ACTIVE_PHASES, ExecutionPhase, Job, JobFilter
@@ -26,7 +25,6 @@ from ..storage.jobstore import JobStore
 from ..storage.results import ResultStore
 from .query import MAX_QUERY_LENGTH, Parameters, QueryService
 from .runner import JobRunner
-from .uploads import UploadSource
 
 __all__ = ["JobService", "parse_job_filter", "parse_timestamp"]
 
@@ -129,15 +127,19 @@ class JobService:
     ) -> Job:
         """Create a job (and queue it if PHASE=RUN is among the parameters).
 
+        As UWS expects, the parameters are checked when the job runs: a
+        malformed one ends the job in ERROR with the reason.
+
         Raises
         ------
         UsageError
-            If a parameter is malformed (the query itself is checked when the
-            job runs, and an error there ends the job in ERROR).
+            If there are too many or too long parameters to keep.
+        UploadTooLargeError
+            If an uploaded part is over the size limit.
         """
-        request = self._queries.parse_request(params, require_query=False)
         kept = self._kept_parameters(params)
-        uploads = self._inline_uploads(request.uploads, inline)
+        uploads = self._inline_uploads(inline)
+        run_id = next((v for k, v in kept if k == "RUNID"), None)
         now = _now()
         job = Job(
             id="".join(secrets.choice(_ID_ALPHABET) for _ in range(16)),
@@ -147,7 +149,7 @@ class JobService:
             creation_time=now,
             execution_duration=self._duration_default,
             destruction_time=now + self._destruction_default,
-            run_id=request.run_id,
+            run_id=run_id[:64] if run_id else None,
         )
         await self._store.create(job, uploads)
         self._logger.info("Created job", job_id=job.id, owner=owner)
@@ -167,22 +169,11 @@ class JobService:
                 raise UsageError(f"Parameter {name[:64]} is too long")
         return kept
 
-    def _inline_uploads(
-        self, sources: Sequence[UploadSource], inline: Mapping[str, bytes]
-    ) -> dict[str, bytes]:
-        """The parts of the request that UPLOAD names, kept with the job."""
-        uploads: dict[str, bytes] = {}
-        for source in sources:
-            part = source.part
-            if part is None:
-                continue
-            if part not in inline:
-                raise UploadError(
-                    f"UPLOAD {source.name}: the request has no part {part!r}"
-                )
-            self._queries.uploads.check_size(source.name, len(inline[part]))
-            uploads[part] = inline[part]
-        return uploads
+    def _inline_uploads(self, inline: Mapping[str, bytes]) -> dict[str, bytes]:
+        """The uploaded parts of the request, kept with the job until it runs."""
+        for name, content in inline.items():
+            self._queries.uploads.check_size(name, len(content))
+        return dict(inline)
 
     async def get(
         self,
@@ -240,7 +231,7 @@ class JobService:
         if action == "RUN":
             if job.phase is not ExecutionPhase.PENDING:
                 return job  # already running or finished: nothing to do
-            self._queries.parse_request(Parameters(job.parameters))
+            # The parameters are checked as the job runs (ERROR if bad).
             queued = await self._store.queue(owner, job_id)
             if queued is None:
                 return await self._store.get(owner, job_id)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
 from structlog.stdlib import BoundLogger
 
 from ..adql import AdqlError, translate

@@ -16,7 +16,7 @@ import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -149,6 +149,23 @@ def _column(field: Any, index: int) -> CatalogColumn:
     )
 
 
+def _timestamp(column: CatalogColumn, text: str) -> datetime:
+    """A DALI timestamp (``YYYY-MM-DD['T'hh:mm:ss[.SSS]]['Z']``), as UTC."""
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1]
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UploadError(
+            f"Uploaded column {column.name!r} has xtype timestamp but holds"
+            f" {text[:40]!r}, which is not an ISO 8601 time"
+        ) from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
 def _python_values(data: Any, column: CatalogColumn) -> list[object]:
     if column.arraysize is not None and column.datatype not in (
         VOTableDatatype.char,
@@ -164,9 +181,12 @@ def _python_values(data: Any, column: CatalogColumn) -> list[object]:
         return out
     values = data.tolist() if not np.ma.isMaskedArray(data) else data.tolist(None)
     if column.datatype in (VOTableDatatype.char, VOTableDatatype.unicodeChar):
-        return [
+        texts = [
             v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in values
         ]
+        if column.xtype == "timestamp":
+            return [None if not t else _timestamp(column, t) for t in texts]
+        return texts
     if column.datatype in (VOTableDatatype.float, VOTableDatatype.double):
         return [None if v is None or math.isnan(v) else float(v) for v in values]
     return list(values)

@@ -19,6 +19,7 @@ from ..results import FORMATS
 __all__ = [
     "ADQL_FEATURES",
     "TapLimits",
+    "adql_column_name",
     "availability_document",
     "capabilities_document",
     "table_document",
@@ -55,7 +56,6 @@ ADQL_FEATURES: dict[str, tuple[str, ...]] = {
     "features-adql-string": ("LOWER", "ILIKE"),
     "features-adql-offset": ("OFFSET",),
     "features-adql-type": ("CAST",),
-    "features-adql-conditional": ("COALESCE",),
     "features-adql-sets": ("UNION", "EXCEPT", "INTERSECT"),
     "features-adql-common-table": ("WITH",),
     "features-adql-unit": ("IN_UNIT",),
@@ -177,13 +177,28 @@ def capabilities_document(service_url: str, limits: TapLimits) -> bytes:
     _vosi_capability(
         root, "ivo://ivoa.net/std/VOSI#tables-1.1", f"{service_url}/tables"
     )
+    _vosi_capability(
+        root, "ivo://ivoa.net/std/DALI#examples", f"{service_url}/examples"
+    )
     return _serialize(root)
+
+
+ADQL_DELIMITED_COLUMNS = frozenset({"size"})
+"""Column names that are ADQL reserved words: listed delimited (``"size"``),
+in /tables as in TAP_SCHEMA.columns."""
+
+
+def adql_column_name(column: CatalogColumn) -> str:
+    """The column's name as TAP metadata lists it (delimited if reserved)."""
+    if column.name.lower() in ADQL_DELIMITED_COLUMNS:
+        return f'"{column.name}"'
+    return column.name
 
 
 def _column_element(parent: ET.Element, column: CatalogColumn, primary: bool) -> None:
     attributes = {"std": "true"} if column.std else {}
     element = ET.SubElement(parent, "column", attributes)
-    ET.SubElement(element, "name").text = column.name
+    ET.SubElement(element, "name").text = adql_column_name(column)
     if column.description:
         ET.SubElement(element, "description").text = column.description
     if column.unit:
