@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
@@ -20,6 +20,7 @@ from rsp_tap.data.felis import load_catalog_schema
 from rsp_tap.data.load import LoadReport, load_catalogs
 from rsp_tap.data.setup import init_database
 from rsp_tap.models.schema import CatalogSchema
+from rsp_tap.storage.backend import PostgresBackend
 from tap_catalog_db import CatalogDatabase
 
 CATALOG_SCALE = 5000
@@ -82,3 +83,11 @@ def catalog_database() -> Iterator[CatalogDatabase]:
         )
     finally:
         asyncio.run(_drop(name, role))
+
+
+@pytest.fixture
+async def backend(catalog_database: CatalogDatabase) -> AsyncIterator[PostgresBackend]:
+    """The PostgreSQL backend on the test catalog, as the read-only role."""
+    backend = PostgresBackend(catalog_database.reader_dsn, pool_size=3)
+    yield backend
+    await backend.aclose()

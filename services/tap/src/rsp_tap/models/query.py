@@ -18,7 +18,12 @@ __all__ = ["QueryResult", "TranslatedQuery", "UploadTable"]
 
 @dataclass(frozen=True, slots=True)
 class UploadTable:
-    """A table a user uploaded for one query (``TAP_UPLOAD.<name>``)."""
+    """A table a user uploaded for one query (``TAP_UPLOAD.<name>``).
+
+    The PostgreSQL backend creates it, for the query's transaction only, as
+    ``pg_temp."tap_upload_<name>"`` with ``<name>`` exactly ``table.name``:
+    the translator refers to it by that name (see storage/backend.py).
+    """
 
     table: CatalogTable
     """Its description; ``schema_name`` is ``TAP_UPLOAD``."""

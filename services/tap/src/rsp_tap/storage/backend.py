@@ -1,0 +1,293 @@
+"""Running translated queries: the backend interface and its PostgreSQL form.
+
+:class:`QueryBackend` is what the service needs of a database; a Qserv
+backend can implement it later. :class:`PostgresBackend` runs queries on an
+asyncpg pool connected as the read-only query role (``rsp-tap init-db``).
+
+Each query runs in its own transaction:
+
+- ``SET LOCAL statement_timeout`` to the query's timeout, and the job id in
+  ``application_name`` so :meth:`PostgresBackend.cancel` stops exactly it;
+- uploaded tables (``query.uploads``) are created as temporary tables that
+  are dropped at commit, named ``pg_temp."tap_upload_<name>"`` where
+  ``<name>`` is the upload's ``table.name`` exactly as given — the name the
+  ADQL translator emits for ``TAP_UPLOAD.<name>`` — and filled by COPY;
+- the transaction then becomes ``READ ONLY`` (the role could not write to
+  the catalogs anyway) and the query runs;
+- at most ``maxrec + 1`` rows are fetched through a portal, so PostgreSQL
+  stops producing rows there: more than ``maxrec`` means ``overflow``, unless
+  the query's own ``TOP`` asked for no more than ``maxrec`` rows.
+
+Statements without uploads go through asyncpg's per-connection statement
+cache (prepared once per connection and reused). Errors come out as the
+typed errors of :mod:`rsp_tap.storage.errors` with user-safe messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Protocol
+
+import asyncpg
+
+from ..data.pgcopy import postgres_type
+from ..models.query import QueryResult, TranslatedQuery, UploadTable
+from ..models.schema import CatalogColumn, VOTableDatatype
+from .errors import BackendUnavailableError, QueryCancelledError, query_error
+
+__all__ = [
+    "UPLOAD_TABLE_PREFIX",
+    "PostgresBackend",
+    "QueryBackend",
+    "upload_table_name",
+]
+
+UPLOAD_TABLE_PREFIX = "tap_upload_"
+"""Temporary tables of uploads are ``pg_temp."tap_upload_<name>"``."""
+
+_APPLICATION = "rsp-tap"
+_CONNECTION_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)
+
+
+class QueryBackend(Protocol):
+    """What the TAP service needs of a database."""
+
+    async def run(
+        self,
+        query: TranslatedQuery,
+        *,
+        maxrec: int | None,
+        timeout: float,  # noqa: ASYNC109 (the database's statement timeout)
+        job_id: str | None = None,
+    ) -> QueryResult:
+        """Run a query and return at most ``maxrec`` rows.
+
+        Parameters
+        ----------
+        query
+            The translated query (its uploads are created for it).
+        maxrec
+            Rows to return at most (None: all); ``overflow`` is set when
+            there were more and the query's TOP did not ask for fewer.
+        timeout
+            Seconds the database may spend on it.
+        job_id
+            Name under which :meth:`cancel` can stop it.
+
+        Raises
+        ------
+        QueryTimeoutError
+            It ran longer than ``timeout``.
+        QueryCancelledError
+            :meth:`cancel` stopped it.
+        QueryFailedError
+            The database refused it (message safe to show).
+        BackendUnavailableError
+            The database cannot be reached.
+        """
+        ...
+
+    async def cancel(self, job_id: str) -> bool:
+        """Stop the running query of a job; False if none is running."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the backend's connections."""
+        ...
+
+
+def upload_table_name(upload: UploadTable) -> str:
+    """Name (in ``pg_temp``) of an upload's temporary table, unquoted."""
+    return UPLOAD_TABLE_PREFIX + upload.table.name
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _upload_type(column: CatalogColumn) -> str:
+    if column.xtype == "timestamp":
+        return "timestamp"  # the translator formats it with to_char()
+    if column.datatype in (VOTableDatatype.char, VOTableDatatype.unicodeChar):
+        return "text"
+    if column.arraysize is not None:
+        scalar = CatalogColumn(name=column.name, datatype=column.datatype)
+        return postgres_type(scalar) + "[]"
+    return postgres_type(column)
+
+
+async def _create_uploads(
+    connection: asyncpg.Connection, uploads: Sequence[UploadTable]
+) -> None:
+    for upload in uploads:
+        name = upload_table_name(upload)
+        columns = ", ".join(
+            f"{_quote(c.name)} {_upload_type(c)}" for c in upload.table.columns
+        )
+        await connection.execute(
+            f"CREATE TEMPORARY TABLE {_quote(name)} ({columns}) ON COMMIT DROP"
+        )
+        if upload.rows:
+            await connection.copy_records_to_table(
+                name,
+                schema_name="pg_temp",
+                columns=[c.name for c in upload.table.columns],
+                records=[tuple(r) for r in upload.rows],
+            )
+
+
+class PostgresBackend:
+    """Queries on PostgreSQL with pgsphere, as the read-only query role.
+
+    Parameters
+    ----------
+    dsn
+        ``postgresql://`` URL of the query role.
+    pool_size
+        Connections at most (queries running at once).
+    """
+
+    def __init__(self, dsn: str, *, pool_size: int = 8) -> None:
+        scheme, sep, rest = dsn.partition("://")
+        self._dsn = f"{scheme.split('+')[0]}{sep}{rest}"
+        self._pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
+        self._pool_lock = asyncio.Lock()
+        self._running: dict[str, int] = {}
+        self._cancelled: set[str] = set()
+
+    async def _get_pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            async with self._pool_lock:
+                if self._pool is None:
+                    try:
+                        self._pool = await asyncpg.create_pool(
+                            self._dsn,
+                            min_size=1,
+                            max_size=self._pool_size,
+                            server_settings={"application_name": _APPLICATION},
+                        )
+                    except (*_CONNECTION_ERRORS, asyncpg.PostgresError) as error:
+                        raise BackendUnavailableError(
+                            "The database is not available; try again later"
+                        ) from error
+        return self._pool
+
+    async def run(
+        self,
+        query: TranslatedQuery,
+        *,
+        maxrec: int | None,
+        timeout: float,  # noqa: ASYNC109 (the database's statement timeout)
+        job_id: str | None = None,
+    ) -> QueryResult:
+        """Run a query; see :meth:`QueryBackend.run`."""
+        limit = maxrec
+        top_fits = (
+            query.limit is not None and maxrec is not None and query.limit <= maxrec
+        )
+        fetch = None if maxrec is None or top_fits else maxrec + 1
+        pool = await self._get_pool()
+        try:
+            async with pool.acquire() as connection:
+                rows = await self._run(connection, query, fetch, timeout, job_id)
+        except asyncpg.PostgresError as error:
+            cancelled = job_id is not None and job_id in self._cancelled
+            if cancelled and isinstance(error, asyncpg.QueryCanceledError):
+                raise QueryCancelledError("The query was stopped on request") from None
+            raise query_error(error, timeout=timeout) from None
+        except _CONNECTION_ERRORS as error:
+            raise BackendUnavailableError(
+                "The database is not available; try again later"
+            ) from error
+        finally:
+            if job_id is not None:
+                self._cancelled.discard(job_id)
+        overflow = limit is not None and not top_fits and len(rows) > limit
+        if overflow:
+            rows = rows[:limit]
+        return QueryResult(columns=query.columns, rows=rows, overflow=overflow)
+
+    async def _run(
+        self,
+        connection: asyncpg.Connection,
+        query: TranslatedQuery,
+        fetch: int | None,
+        timeout: float,  # noqa: ASYNC109
+        job_id: str | None,
+    ) -> list[asyncpg.Record]:
+        label = f"{_APPLICATION}:{job_id}" if job_id is not None else _APPLICATION
+        async with connection.transaction(readonly=not query.uploads):
+            if query.uploads:
+                # The role's transactions start read-only by default.
+                await connection.execute("SET TRANSACTION READ WRITE")
+            await connection.execute(
+                "SELECT set_config('statement_timeout', $1, true),"
+                " set_config('application_name', $2, true)",
+                f"{max(int(timeout * 1000), 1)}ms",
+                label,
+            )
+            if job_id is not None:
+                self._running[job_id] = connection.get_server_pid()
+            try:
+                if query.uploads:
+                    await _create_uploads(connection, query.uploads)
+                    await connection.execute("SET TRANSACTION READ ONLY")
+                    statement = await connection.prepare(query.sql)
+                    if fetch is None:
+                        rows: list[asyncpg.Record] = await statement.fetch(
+                            *query.params
+                        )
+                    else:
+                        cursor = await statement.cursor(*query.params)
+                        rows = await cursor.fetch(fetch)
+                elif fetch is None:
+                    rows = await connection.fetch(query.sql, *query.params)
+                else:
+                    cursor = await connection.cursor(query.sql, *query.params)
+                    rows = await cursor.fetch(fetch)
+                return rows
+            finally:
+                if job_id is not None:
+                    self._running.pop(job_id, None)
+
+    async def cancel(self, job_id: str) -> bool:
+        """Stop the running query of a job; see :meth:`QueryBackend.cancel`."""
+        pid = self._running.get(job_id)
+        if pid is None:
+            return False
+        self._cancelled.add(job_id)
+        # A connection of its own: the pool may be full of running queries.
+        try:
+            connection = await asyncpg.connect(self._dsn)
+        except (*_CONNECTION_ERRORS, asyncpg.PostgresError):
+            return False
+        try:
+            cancelled = await connection.fetchval(
+                "SELECT pg_cancel_backend(pid) FROM pg_stat_activity"
+                " WHERE pid = $1 AND application_name = $2",
+                pid,
+                f"{_APPLICATION}:{job_id}",
+            )
+        except (*_CONNECTION_ERRORS, asyncpg.PostgresError):
+            return False
+        finally:
+            await connection.close()
+        return bool(cancelled)
+
+    async def execute(
+        self,
+        query: TranslatedQuery,
+        *,
+        maxrec: int,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> QueryResult:
+        """``run`` under the name the query service first called it by."""
+        return await self.run(query, maxrec=maxrec, timeout=timeout or 3600.0)
+
+    async def aclose(self) -> None:
+        """Close the pool (waiting for running queries to finish)."""
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
