@@ -116,9 +116,9 @@ def test_notebook_routes_carry_websockets_and_notebook_tokens() -> None:
 
 
 def test_only_built_services_are_enabled() -> None:
-    assert {"gateway", "repertoire", "butler"} == ENABLED_SERVICES
+    assert {"gateway", "repertoire", "butler", "nublado"} == ENABLED_SERVICES
     routed = ROUTE_TABLE.routed()
-    assert {r.service for r in routed} == {"gateway", "repertoire", "butler"}
+    assert {r.service for r in routed} == {"gateway", "repertoire", "butler", "nublado"}
     assert ROUTE_TABLE.route_for("/api/tap/sync") is None
     assert {r.service for r in ROUTE_TABLE.routed({"gateway", "tap"})} == {
         "gateway",

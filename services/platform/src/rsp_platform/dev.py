@@ -38,6 +38,14 @@ from .devdata import (
     make_sample_repository,
     write_data_config,
 )
+from .devhub import (
+    NOTEBOOKS_SERVICE,
+    hub_environment,
+    hub_procfile_lines,
+    prepare_lab_environment,
+    write_hub_settings,
+)
+from .labenv import LabEnvironmentError
 from .nginx import (
     NginxSettings,
     check_nginx_config,
@@ -129,6 +137,7 @@ class DevEnvironment:
             upstreams={
                 "gateway": f"127.0.0.1:{self.gateway_port}",
                 **{s: f"127.0.0.1:{self.service_port(s)}" for s in DATA_SERVICES},
+                NOTEBOOKS_SERVICE: f"127.0.0.1:{self.service_port(NOTEBOOKS_SERVICE)}",
             },
             worker_user=default_worker_user(),
         )
@@ -213,6 +222,7 @@ def process_environment(
             ),
             groups=list(DEV_GROUP_SCOPES),
         ),
+        **hub_environment(env),
     }
 
 
@@ -234,6 +244,7 @@ def procfile_text(env: DevEnvironment) -> str:
         f"ingress: exec {shlex.join(ingress)}",
     ]
     lines += data_procfile_lines({s: env.service_port(s) for s in DATA_SERVICES})
+    lines += hub_procfile_lines()
     return "\n".join(lines) + "\n"
 
 
@@ -304,6 +315,11 @@ def prepare(
         make_sample_repository(env, process_env)
     except RuntimeError as e:
         raise DevError(str(e)) from None
+    try:
+        prepare_lab_environment()
+    except LabEnvironmentError as e:
+        raise DevError(str(e)) from None
+    write_hub_settings(env)
     write_nginx_config(env.nginx_settings())
     check_nginx_config(env.nginx_settings())
     env.procfile.write_text(procfile_text(env))
@@ -349,7 +365,11 @@ def run(env: DevEnvironment, environ: Mapping[str, str] | None = None) -> int:
     # Data services take their usual ports when free, else any free port:
     # only nginx needs to know them.
     env = replace(
-        env, service_ports={s: choose_port(env.service_port(s)) for s in DATA_SERVICES}
+        env,
+        service_ports={
+            s: choose_port(env.service_port(s))
+            for s in (*DATA_SERVICES, NOTEBOOKS_SERVICE)
+        },
     )
     process_env, token_source = prepare(env, environ)
     manager = Manager(Printer(sys.stdout, colour=sys.stdout.isatty()))

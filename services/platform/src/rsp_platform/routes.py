@@ -189,8 +189,9 @@ _SERVICES = (
     ),
     Service(
         name="nublado",
-        description="JupyterHub and the users' labs (planned)",
+        description="JupyterHub and the users' labs",
         upstream=_upstream("proxy-public", 80, 8004, namespace="nublado"),
+        built=True,
     ),
     Service(
         name="tap",
