@@ -190,10 +190,13 @@ def test_cone_search_translates_well_under_a_millisecond(schema: CatalogSchema) 
         translate(DP01_CONE, schema)
         best = min(best, time.perf_counter() - start)
     assert best < 0.001
-    start = time.perf_counter()
     translate_cached(DP01_CONE, schema)
-    translate_cached(DP01_CONE, schema)
-    assert time.perf_counter() - start < 0.002
+    best = float("inf")
+    for _ in range(200):
+        start = time.perf_counter()
+        translate_cached(DP01_CONE, schema)
+        best = min(best, time.perf_counter() - start)
+    assert best < 0.00005
 
 
 def test_grouping_accepts_grouped_and_aggregated_columns(schema: CatalogSchema) -> None:
