@@ -30,6 +30,19 @@ sees the same variables wherever it runs:
 Note for the lab image and discovery service: the discovery document comes
 from the discovery service at spawn time (``rsp_discovery``); nothing else
 is needed from them here.
+
+TODO (from the data engineer; the end-to-end test needs both):
+
+- ``RemoteButler`` sends ``ACCESS_TOKEN`` only to ``*.lsst.cloud`` and
+  ``*.slac.stanford.edu`` hosts. Elsewhere (``localhost`` in ``make dev``)
+  ``Butler("dp01")`` finds no credentials unless ``BUTLER_RUBIN_ACCESS_TOKEN``
+  holds the same token: add it as a secret variable.
+- ``lsst.rsp.RSPDiscovery`` reads only ``/etc/nublado/discovery/v1.json``
+  (the reduced document: ``Discovery.to_nublado_dict()``, i.e.
+  ``DiscoveryClient.build_nublado_dict()`` or ``rsp-discovery document
+  --nublado``), not ``RSP_DISCOVERY_FILE``. Mount the ConfigMap there on
+  Kubernetes (the lab image creates ``/etc/nublado/discovery``); a local
+  lab passes ``discovery_url=os.environ["REPERTOIRE_BASE_URL"]``.
 """
 
 from __future__ import annotations
