@@ -249,3 +249,31 @@ def test_cli_help_and_bad_tables() -> None:
     )
     assert result.exit_code == 2
     assert "unknown tables nope" in result.output
+
+
+async def test_init_db_sets_the_reader_password(
+    owner: asyncpg.Connection, catalog_database: CatalogDatabase
+) -> None:
+    role = f"{catalog_database.reader_role}_pw"
+    try:
+        await init_database(
+            owner, load_catalog_schema(), reader_role=role, reader_password="s3cr'et"
+        )
+        row = await owner.fetchrow(
+            "SELECT rolcanlogin, rolsuper, rolcreaterole, rolpassword IS NOT NULL"
+            " AS has_password FROM pg_authid WHERE rolname = $1",
+            role,
+        )
+        assert row is not None
+        assert row["rolcanlogin"]
+        assert not row["rolsuper"]
+        assert not row["rolcreaterole"]
+        assert row["has_password"]
+        readable = await owner.fetchval(
+            "SELECT has_table_privilege($1, 'dp01_dc2_catalogs.object', 'SELECT')",
+            role,
+        )
+        assert readable
+    finally:
+        await owner.execute(f'DROP OWNED BY "{role}"')
+        await owner.execute(f'DROP ROLE IF EXISTS "{role}"')

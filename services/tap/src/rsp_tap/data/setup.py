@@ -191,6 +191,17 @@ async def _fill_tap_schema(
         )
 
 
+async def _execute_format(
+    connection: asyncpg.Connection, template: str, *names: str
+) -> None:
+    """Run a statement whose identifiers PostgreSQL's ``format()`` quotes."""
+    placeholders = ", ".join(f"${i}::text" for i in range(2, len(names) + 2))
+    statement = await connection.fetchval(
+        f"SELECT format($1, {placeholders})", template, *names
+    )
+    await connection.execute(statement)
+
+
 async def _ensure_role(
     connection: asyncpg.Connection, role: str, password: str | None
 ) -> None:
@@ -198,44 +209,33 @@ async def _ensure_role(
         "SELECT true FROM pg_roles WHERE rolname = $1", role
     )
     verb = "ALTER" if exists else "CREATE"
-    attributes = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION"
+    template = (
+        f"{verb} ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT"
+        " NOREPLICATION"
+    )
     if password is None:
-        statement = await connection.fetchval(
-            f"SELECT format('{verb} ROLE %I {attributes}', $1::text)", role
-        )
+        await _execute_format(connection, template, role)
     else:
-        statement = await connection.fetchval(
-            f"SELECT format('{verb} ROLE %I {attributes} PASSWORD %L',"
-            " $1::text, $2::text)",
-            role,
-            password,
-        )
-    await connection.execute(statement)
+        await _execute_format(connection, template + " PASSWORD %L", role, password)
 
 
 async def _grant(connection: asyncpg.Connection, role: str, database: str) -> None:
-    statements = [
-        "GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I",
+    await _execute_format(
+        connection, "GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I", database, role
+    )
+    await _execute_format(
+        connection,
         "ALTER ROLE %I IN DATABASE %I SET default_transaction_read_only = on",
-    ]
-    for template in statements:
-        args = (database, role) if "DATABASE %I TO" in template else (role, database)
-        await connection.execute(
-            await connection.fetchval(
-                "SELECT format($1, $2::text, $3::text)", template, *args
-            )
-        )
+        role,
+        database,
+    )
     for schema_name in (CATALOG_SCHEMA_NAME, TAP_SCHEMA_NAME):
         for template in (
             "GRANT USAGE ON SCHEMA %I TO %I",
             "GRANT SELECT ON ALL TABLES IN SCHEMA %I TO %I",
             "ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT SELECT ON TABLES TO %I",
         ):
-            await connection.execute(
-                await connection.fetchval(
-                    "SELECT format($1, $2::text, $3::text)", template, schema_name, role
-                )
-            )
+            await _execute_format(connection, template, schema_name, role)
 
 
 async def init_database(
