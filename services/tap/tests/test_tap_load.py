@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -277,3 +279,59 @@ async def test_init_db_sets_the_reader_password(
     finally:
         await owner.execute(f'DROP OWNED BY "{role}"')
         await owner.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def test_cli_loads_with_worker_processes(catalog_database: CatalogDatabase) -> None:
+    """init-db and load from the command line, chunks made in 2 processes."""
+    server = catalog_database.owner_dsn.rsplit("/", 1)[0]
+    run = uuid.uuid4().hex[:12]
+    name, role = f"tap_test_cli_{run}", f"tap_reader_cli_{run}"
+    url = f"{server}/{name}"
+    asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
+    try:
+        runner = CliRunner()
+        result = runner.invoke(
+            main, ["init-db", "--database-url", url, "--reader-role", role]
+        )
+        assert result.exit_code == 0, result.output
+        arguments = ["load", "--database-url", url, "--scale", "2000", "--quiet"]
+        arguments += ["--seed", str(catalog_database.seed), "--jobs", "2"]
+        arguments += ["--tables", "object,position"]
+        result = runner.invoke(main, arguments)
+        assert result.exit_code == 0, result.output
+        assert "object" in result.output
+        assert "truth_match" not in result.output
+        counts = asyncio.run(_counts(url))
+        assert counts["object"] == counts["position"] == 2000
+        assert counts["truth_match"] == 0
+        generator = CatalogGenerator(2000, seed=catalog_database.seed)
+        ids = sum(
+            int(c.column("objectId").values.sum()) for c in generator.chunks("object")
+        )
+        assert counts["ids"] == ids
+    finally:
+        asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(_admin(server, f'DROP ROLE IF EXISTS "{role}"'))
+
+
+async def _admin(server: str, statement: str) -> None:
+    connection = await asyncpg.connect(f"{server}/postgres")
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+async def _counts(url: str) -> dict[str, int]:
+    connection = await asyncpg.connect(url)
+    try:
+        counts = {
+            table: await connection.fetchval(f"SELECT count(*) FROM {CATALOG}.{table}")
+            for table in ("object", "position", "truth_match")
+        }
+        counts["ids"] = int(
+            await connection.fetchval(f'SELECT sum("objectId") FROM {CATALOG}.object')
+        )
+    finally:
+        await connection.close()
+    return counts

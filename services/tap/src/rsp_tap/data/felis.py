@@ -23,12 +23,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib.resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from felis.datamodel import Column, ForeignKeyConstraint, Schema, Table
-from felis.tap_schema import TableManager
-from felis.types import FelisType
 
 from ..models.schema import (
     CatalogColumn,
@@ -37,6 +34,13 @@ from ..models.schema import (
     CatalogTable,
     VOTableDatatype,
 )
+
+if TYPE_CHECKING:
+    from felis.datamodel import Column, Schema, Table
+
+# Felis itself is imported where it is used: it pulls in SQLAlchemy and
+# astropy (seconds), which processes that only need the names here (the
+# loader's chunk workers) do without.
 
 __all__ = [
     "CATALOG_KEYS",
@@ -153,6 +157,8 @@ CATALOG_KEYS: tuple[CatalogKey, ...] = tuple(
 
 def load_felis_schema() -> Schema[Any]:
     """Read and validate the DP0.1 Felis file from the installed package."""
+    from felis.datamodel import Schema  # noqa: PLC0415 (slow import)
+
     package, path = SCHEMA_RESOURCE
     text = importlib.resources.files(package).joinpath(path).read_text(encoding="utf-8")
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -175,6 +181,8 @@ def _convert_column(
     std: bool,
     principal: bool | None = None,
 ) -> CatalogColumn:
+    from felis.types import FelisType  # noqa: PLC0415 (slow import)
+
     felis_type = FelisType.felis_type(str(column.datatype))
     datatype = VOTableDatatype(column.votable_datatype or felis_type.votable_name)
     arraysize = column.votable_arraysize
@@ -260,6 +268,9 @@ def tap_schema_tables() -> tuple[tuple[CatalogTable, ...], tuple[CatalogKey, ...
     Every TAP_SCHEMA column is standard and principal; columns the file
     leaves without an index are numbered in file order.
     """
+    from felis.datamodel import ForeignKeyConstraint  # noqa: PLC0415 (slow import)
+    from felis.tap_schema import TableManager  # noqa: PLC0415 (slow import)
+
     schema = TableManager.load_schema_resource()
     ids = _column_ids(schema)
     tables: list[CatalogTable] = []

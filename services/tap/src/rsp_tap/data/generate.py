@@ -33,6 +33,7 @@ __all__ = [
     "CatalogGenerator",
     "Chunk",
     "encode_chunk",
+    "init_worker",
 ]
 
 TABLE_CODES = {
@@ -128,9 +129,18 @@ class CatalogGenerator:
                 yield self.chunk(table_name, cell)
 
 
+_worker_schema: dict[str, CatalogSchema] = {}
+"""The schema a worker process was started with (see :func:`init_worker`)."""
+
+
+def init_worker(schema: CatalogSchema) -> None:
+    """Give a worker process the schema, so it never reads the Felis files."""
+    _worker_schema["schema"] = schema
+
+
 @functools.cache
 def _generator(scale: int, seed: int) -> CatalogGenerator:
-    return CatalogGenerator(scale, seed=seed)
+    return CatalogGenerator(scale, seed=seed, schema=_worker_schema.get("schema"))
 
 
 def encode_chunk(

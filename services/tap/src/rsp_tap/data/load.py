@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from ..models.schema import CatalogTable
+from ..models.schema import CatalogSchema, CatalogTable
 from .felis import CATALOG_SCHEMA_NAME, TABLE_LAYOUTS, load_catalog_schema
-from .generate import TABLE_CODES, CatalogGenerator, encode_chunk
+from .generate import TABLE_CODES, CatalogGenerator, encode_chunk, init_worker
 from .pgcopy import COPY_HEADER, COPY_TRAILER
 from .setup import quote
 
@@ -180,11 +180,15 @@ async def _chunks(
     yield COPY_TRAILER
 
 
-def _executor(jobs: int) -> concurrent.futures.Executor:
+def _executor(jobs: int, schema: CatalogSchema) -> concurrent.futures.Executor:
     if jobs <= 1:
         return concurrent.futures.ThreadPoolExecutor(max_workers=1)
-    context = multiprocessing.get_context("spawn")
-    return concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+    return concurrent.futures.ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=init_worker,
+        initargs=(schema,),
+    )
 
 
 async def _load_table(
@@ -283,7 +287,7 @@ async def load_catalogs(
     ordered = [t for t in generator.tables if t.name in names]
     report = LoadReport(scale=scale, seed=seed)
     connection = await asyncpg.connect(dsn)
-    executor = _executor(jobs)
+    executor = _executor(jobs, generator.schema)
     try:
         await connection.execute(
             f"SET maintenance_work_mem = '{_MAINTENANCE_WORK_MEM}'"
