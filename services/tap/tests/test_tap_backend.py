@@ -7,7 +7,7 @@ import time
 
 import asyncpg
 import pytest
-from rsp_tap.exceptions import BackendUnavailableError, TapError
+from rsp_tap.exceptions import BackendUnavailableError, TapError, UploadError
 from rsp_tap.exceptions import QueryTimeoutError as ServiceTimeoutError
 from rsp_tap.models.query import TranslatedQuery, UploadTable
 from rsp_tap.models.schema import CatalogColumn, CatalogTable, VOTableDatatype
@@ -247,6 +247,20 @@ async def test_errors_are_typed_and_safe(
     assert message in error.message
     for leak in ("secret_schema", "pg_authid", "dp01_dc2_catalogs", "SELECT", "tap_"):
         assert leak not in error.message
+
+
+async def test_upload_values_of_the_wrong_type(backend: PostgresBackend) -> None:
+    upload = UploadTable(
+        table=CatalogTable(
+            schema_name="TAP_UPLOAD",
+            name="bad",
+            columns=(CatalogColumn(name="a", datatype=VOTableDatatype.long),),
+        ),
+        rows=[(1,), ("not a number",)],
+    )
+    query = _query('SELECT a FROM pg_temp."tap_upload_bad"', uploads=(upload,))
+    with pytest.raises(UploadError, match="uploaded table bad"):
+        await backend.run(query, maxrec=10, timeout=10)
 
 
 async def test_writes_with_uploads_still_refused(backend: PostgresBackend) -> None:

@@ -205,6 +205,7 @@ async def test_reader_cannot_write(
     await transaction.rollback()
     assert await owner.fetchval(f"SELECT count(*) FROM {CATALOG}.object") == before
     assert await reader.fetchval("SHOW default_transaction_read_only") == "on"
+    assert await reader.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
 
 
 async def test_reader_can_use_temporary_tables(reader: asyncpg.Connection) -> None:

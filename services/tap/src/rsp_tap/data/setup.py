@@ -7,7 +7,8 @@ owner (a superuser the first time, to create pgsphere).
 
 The query role may connect, create temporary tables (uploads) and read the
 catalog schema and TAP_SCHEMA, and nothing else: it owns nothing, cannot
-create in any schema, and starts its transactions read-only by default.
+create in any schema, and starts its transactions read-only by default
+(and plans prepared queries for their actual values).
 """
 
 from __future__ import annotations
@@ -223,12 +224,15 @@ async def _grant(connection: asyncpg.Connection, role: str, database: str) -> No
     await _execute_format(
         connection, "GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I", database, role
     )
-    await _execute_format(
-        connection,
-        "ALTER ROLE %I IN DATABASE %I SET default_transaction_read_only = on",
-        role,
-        database,
-    )
+    for setting in (
+        "default_transaction_read_only = on",
+        # Plan each run of a prepared query for its own values (a cone of
+        # 0.01 or 10 degrees wants different plans); parsing is still saved.
+        "plan_cache_mode = force_custom_plan",
+    ):
+        await _execute_format(
+            connection, f"ALTER ROLE %I IN DATABASE %I SET {setting}", role, database
+        )
     for schema_name in (CATALOG_SCHEMA_NAME, TAP_SCHEMA_NAME):
         for template in (
             "GRANT USAGE ON SCHEMA %I TO %I",

@@ -32,6 +32,7 @@ from typing import Protocol
 import asyncpg
 
 from ..data.pgcopy import postgres_type
+from ..exceptions import UploadError
 from ..models.query import QueryResult, TranslatedQuery, UploadTable
 from ..models.schema import CatalogColumn, VOTableDatatype
 from .errors import BackendUnavailableError, QueryCancelledError, query_error
@@ -128,13 +129,20 @@ async def _create_uploads(
         await connection.execute(
             f"CREATE TEMPORARY TABLE {_quote(name)} ({columns}) ON COMMIT DROP"
         )
-        if upload.rows:
+        if not upload.rows:
+            continue
+        try:
             await connection.copy_records_to_table(
                 name,
                 schema_name="pg_temp",
                 columns=[c.name for c in upload.table.columns],
                 records=[tuple(r) for r in upload.rows],
             )
+        except (TypeError, ValueError, OverflowError) as error:
+            raise UploadError(
+                f"The uploaded table {upload.table.name} has a value that does not"
+                f" fit its column's type ({error})"
+            ) from None
 
 
 class PostgresBackend:
