@@ -56,3 +56,22 @@ def test_flags_index_and_extra_variables() -> None:
     assert env.variables["TAP_ROUTE"] == "/api/tap"
     assert "ACCESS_TOKEN" not in env.variables
     assert env.secrets["ACCESS_TOKEN"] == "t"
+
+
+def test_butler_token_only_on_the_local_platform() -> None:
+    def secrets(url: str) -> set[str]:
+        env = lab_environment(
+            instance_url=url,
+            token="t",
+            cpu_limit=1,
+            memory_limit=1,
+            discovery_file="/d.json",
+            image="local",
+        )
+        return set(env.secrets)
+
+    assert secrets("http://localhost:8000") == {
+        "ACCESS_TOKEN",
+        "BUTLER_RUBIN_ACCESS_TOKEN",
+    }
+    assert secrets("https://data.lsst.cloud") == {"ACCESS_TOKEN"}

@@ -22,6 +22,9 @@ sees the same variables wherever it runs:
     Path of the discovery document (the ``/repertoire/discovery`` answer)
     written for the lab: a file in the lab's ConfigMap on Kubernetes, in
     the user's state directory locally.
+``BUTLER_RUBIN_ACCESS_TOKEN``
+    The notebook token again, only on the local platform (``localhost``):
+    the Butler client hands ``ACCESS_TOKEN`` only to hosts it knows.
 ``DEBUG``, ``RESET_USER_ENV``
     ``TRUE`` when the spawn form asked for it (absent otherwise).
 ``JUPYTER_IMAGE_SPEC``
@@ -49,6 +52,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from rsp_platform.repositories import repository_index_url
 
@@ -67,10 +71,14 @@ HUB_ROUTE = "/nb/hub"
 TAP_ROUTE = "/api/tap"
 """Where TAP is (``platform.md``, routes)."""
 
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
 DISCOVERY_FILE_NAME = "discovery.json"
 """File name of the discovery document given to a lab."""
 
-SECRET_VARIABLES: frozenset[str] = frozenset({"ACCESS_TOKEN"})
+SECRET_VARIABLES: frozenset[str] = frozenset(
+    {"ACCESS_TOKEN", "BUTLER_RUBIN_ACCESS_TOKEN"}
+)
 """Variables that hold secrets: kept in a Secret on Kubernetes, never logged."""
 
 
@@ -152,8 +160,13 @@ def lab_environment(
     )
     for name in SECRET_VARIABLES:
         variables.pop(name, None)
+    secrets = {"ACCESS_TOKEN": token}
+    if urlsplit(base).hostname in _LOCAL_HOSTS:
+        # The Butler client sends ACCESS_TOKEN only to the Rubin hosts it
+        # knows; on the local platform it is told explicitly.
+        secrets["BUTLER_RUBIN_ACCESS_TOKEN"] = token
     if debug:
         variables["DEBUG"] = "TRUE"
     if reset_user_env:
         variables["RESET_USER_ENV"] = "TRUE"
-    return LabEnvironment(variables=variables, secrets={"ACCESS_TOKEN": token})
+    return LabEnvironment(variables=variables, secrets=secrets)

@@ -114,6 +114,8 @@ def hub_settings(
             f"http://127.0.0.1:{env.service_port('repertoire')}/repertoire/discovery"
         ),
         "homes_dir": str((env.state_dir / "homes").resolve()),
+        # Labs are child processes here: they end with the hub (Ctrl-C).
+        "cleanup_servers": True,
     }
     if (DEFAULT_LAB_VENV / "bin" / "python").exists():
         settings["lab_venv"] = str(DEFAULT_LAB_VENV.resolve())
