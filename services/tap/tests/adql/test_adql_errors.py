@@ -75,6 +75,10 @@ SYNTAX = [
     ("SELECT o.ra FROM object AS o HAVING COUNT(*) > 1", "Column o.ra must be"),
     ("SELECT CIRCLE('ICRS', 1, 2, -1) FROM object", "between 0 and 90 degrees"),
     ("SELECT tract FROM object WHERE COUNT(*) > 1", "cannot be used in WHERE"),
+    ("SELECT MAX(COUNT(*)) FROM object", "MAX cannot take another aggregate"),
+    ("SELECT tract FROM object GROUP BY tract HAVING ra > 1", "Column ra must be"),
+    ("SELECT tract FROM object GROUP BY tract ORDER BY dec", "Column dec must be"),
+    ("SELECT DISTINCT tract FROM object ORDER BY ra", "With SELECT DISTINCT"),
     ("SELECT MAX(ra) FROM object GROUP BY MIN(dec)", "cannot be used in GROUP BY"),
     (
         "SELECT o.ra FROM object AS o JOIN truth_match AS t ON MAX(t.ra) > o.ra",

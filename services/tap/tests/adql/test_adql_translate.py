@@ -211,6 +211,10 @@ def test_grouping_accepts_grouped_and_aggregated_columns(schema: CatalogSchema) 
         " GROUP BY key_id, from_column, target_column",
         "SELECT o.tract, (SELECT MAX(t.mag_r) FROM truth_match AS t"
         " WHERE t.tract = o.tract) FROM object AS o GROUP BY o.tract",
+        "SELECT tract, COUNT(*) FROM object GROUP BY tract HAVING MAX(ra) > 60"
+        " ORDER BY tract, COUNT(*) DESC, 2",
+        "SELECT DISTINCT tract, patch FROM object ORDER BY patch, 1",
+        "SELECT DISTINCT tract AS t FROM object ORDER BY t DESC",
     ):
         assert translate(adql, schema).sql.startswith("SELECT")
 

@@ -16,13 +16,14 @@ from ..models.schema import CatalogColumn, VOTableDatatype
 from . import nodes as n
 from .emitted import Emitted, Kind, kind_of, meta
 from .errors import AdqlReferenceError, AdqlSyntaxError, AdqlUnsupportedError
-from .functions import FUNCTION_NAMES, call_function
+from .functions import AGGREGATES, FUNCTION_NAMES, call_function
 from .geometry import (
     CONSTRUCTORS,
     GEOMETRY_FUNCTIONS,
     call_geometry,
     strip_coordsys,
 )
+from .grouping import has_aggregate
 from .operands import (
     arithmetic,
     as_text,
@@ -202,6 +203,13 @@ class ExpressionTranslator(ABC):
         if name not in FUNCTION_NAMES or node.name.delimited:
             raise AdqlReferenceError(
                 f"Function {node.name} does not exist",
+                line=node.name.line,
+                column=node.name.column,
+            )
+        if name in AGGREGATES and any(has_aggregate(a) for a in node.args):
+            raise AdqlSyntaxError(
+                f"{name} cannot take another aggregate function;"
+                " use a subquery in FROM",
                 line=node.name.line,
                 column=node.name.column,
             )

@@ -114,7 +114,10 @@ class Translator(ExpressionTranslator):
             clauses.append("GROUP BY " + ", ".join(terms))
         if select.having is not None:
             clauses.append("HAVING " + self.condition(select.having, scope))
-        self._check_grouping(select, scope, outputs)
+        order_by = query.order_by if query is not None else ()
+        self._check_grouping(select, scope, outputs, order_by)
+        if select.distinct:
+            self._check_distinct_order(scope, outputs, order_by)
         if query is not None and query.order_by:
             terms = [self._order_term(t, scope, outputs) for t in query.order_by]
             clauses.append("ORDER BY " + ", ".join(terms))
@@ -153,9 +156,17 @@ class Translator(ExpressionTranslator):
         return _outputs(named)
 
     def _check_grouping(
-        self, select: n.Select, scope: Scope, outputs: tuple[Output, ...]
+        self,
+        select: n.Select,
+        scope: Scope,
+        outputs: tuple[Output, ...],
+        order_by: tuple[n.OrderTerm, ...],
     ) -> None:
-        """Refuse selected columns that are neither grouped nor aggregated."""
+        """Refuse columns that are neither grouped nor aggregated, where it counts.
+
+        That is in the select list, HAVING and ORDER BY of a query that groups
+        (GROUP BY, HAVING, or an aggregate in the select list).
+        """
         items = select.items or ()
         expressions = [i.expr for i in items if isinstance(i, n.DerivedColumn)]
         if not (
@@ -183,20 +194,48 @@ class Translator(ExpressionTranslator):
                 continue
             value = outputs[position].value
             position += 1
-            if value.sql in grouped:
+            if value.sql not in grouped:
+                self._check_grouped(item.expr, scope, grouped)
+        if select.having is not None:
+            self._check_grouped(select.having, scope, grouped)
+        for order_term in order_by:
+            ordering = order_term.expr
+            if (
+                _output_term(ordering, outputs) is None
+                and self.expr(ordering, scope).sql not in grouped
+            ):
+                self._check_grouped(ordering, scope, grouped)
+
+    def _check_grouped(self, expr: n.Expr, scope: Scope, grouped: set[str]) -> None:
+        for ref in free_columns(expr):
+            if scope.lookup_local(ref) is None:
                 continue
-            for ref in free_columns(item.expr):
-                if scope.lookup_local(ref) is None:
-                    continue
-                if self.expr(ref, scope).sql not in grouped:
-                    name = ref.parts[-1]
-                    raise AdqlSyntaxError(
-                        f"Column {'.'.join(str(p) for p in ref.parts)} must be in"
-                        " GROUP BY or inside an aggregate function such as"
-                        f" MAX({name})",
-                        line=name.line,
-                        column=name.column,
-                    )
+            if self.expr(ref, scope).sql not in grouped:
+                name = ref.parts[-1]
+                raise AdqlSyntaxError(
+                    f"Column {'.'.join(str(p) for p in ref.parts)} must be in"
+                    " GROUP BY or inside an aggregate function such as"
+                    f" MAX({name})",
+                    line=name.line,
+                    column=name.column,
+                )
+
+    def _check_distinct_order(
+        self,
+        scope: Scope,
+        outputs: tuple[Output, ...],
+        order_by: tuple[n.OrderTerm, ...],
+    ) -> None:
+        """With SELECT DISTINCT, ORDER BY may only use what is selected."""
+        selected = {o.value.sql for o in outputs}
+        for term in order_by:
+            if _output_term(term.expr, outputs) is not None:
+                continue
+            if self.expr(term.expr, scope).sql not in selected:
+                raise AdqlSyntaxError(
+                    "With SELECT DISTINCT, ORDER BY can only use selected columns"
+                    " (by name, alias or position)"
+                )
 
     def _group_term(
         self, term: n.Expr, scope: Scope, outputs: tuple[Output, ...]
@@ -383,6 +422,15 @@ def _outputs(
             column = replace(column, name=unique)
         outputs.append(Output(unique, sql_name, column, value, delimited))
     return tuple(outputs)
+
+
+def _output_term(expr: n.Expr, outputs: tuple[Output, ...]) -> int | None:
+    """The result column an ORDER BY term names by position or name, if any."""
+    if isinstance(expr, n.Literal) and isinstance(expr.value, int):
+        return expr.value
+    if isinstance(expr, n.ColumnRef) and len(expr.parts) == 1:
+        return _output_position(expr.parts[0], outputs)
+    return None
 
 
 def _output_position(name: n.Identifier, outputs: tuple[Output, ...]) -> int | None:
