@@ -90,8 +90,19 @@ def check_comparable(left: Emitted, right: Emitted, node: object) -> None:
     """Refuse comparing values of different kinds (a number with a string...)."""
     kinds = frozenset({left.kind, right.kind} - {Kind.null})
     if kinds and kinds not in _COMPARABLE:
-        described = " with a ".join(sorted(k.value for k in kinds))
-        raise AdqlSyntaxError(f"{describe(node)} compares a {described}")
+        kind = sorted(k.value for k in kinds)
+        raise AdqlSyntaxError(
+            f"Cannot compare a {kind[0]} with a {kind[-1]}{_near(node)}"
+        )
+
+
+def _near(node: object) -> str:
+    """`` (near column x)`` for the first column an expression names."""
+    for part in ("operand", "left", "right"):
+        child = getattr(node, part, None)
+        if isinstance(child, n.ColumnRef):
+            return f" (column {'.'.join(str(p) for p in child.parts)})"
+    return ""
 
 
 def describe(node: object) -> str:

@@ -410,6 +410,12 @@ def _token_error(adql: str, error: UnexpectedInput) -> AdqlSyntaxError:
     start = token.start_pos or 0
     before = _strip_comments(adql[:start]).rstrip()
     text = str(token)
+    if before.upper().endswith(" LIMIT") and token.type == "UNSIGNED":
+        return AdqlSyntaxError(
+            "ADQL has no LIMIT: write SELECT TOP n ... instead",
+            line=token.line,
+            column=token.column,
+        )
     if before.endswith(";"):
         return AdqlSyntaxError(
             "Only one query can be run at a time: remove what follows ';'",

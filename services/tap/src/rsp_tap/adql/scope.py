@@ -323,6 +323,8 @@ class Scope:
             )
         where = ", ".join(s.label() for s in sources) or "FROM"
         hint = _suggest(name.name, (c.name for s in sources for c in s.columns()))
+        if name.delimited and not hint and not ref.parts[:-1]:
+            hint = " (strings are written in 'single quotes')"
         return AdqlReferenceError(
             f"Column {name} does not exist in {where}{hint}",
             line=name.line,
