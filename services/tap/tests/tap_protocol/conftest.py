@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
@@ -35,6 +35,7 @@ from rsp_tap.models.schema import CatalogSchema
 from rsp_tap.storage.database import create_database_engine, migrate_job_store
 
 from .fake_backend import FakeBackend
+from .live import live_tap  # noqa: F401 (a fixture, found here by pytest)
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "RSP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 from asgi_lifespan import LifespanManager
 from httpx import ASGITransport, AsyncClient
 from rsp_tap.config import Config
