@@ -21,6 +21,7 @@ DEBIAN_PACKAGES=(
     postgresql                   # the gateway's database in tests
     redis-server                 # the gateway's shared cache in tests
     postgresql-15-pgsphere       # spherical types and indexes of the TAP catalogs
+    stilts                       # taplint, the IVOA validator the TAP tests run
 )
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
