@@ -7,8 +7,9 @@ from pathlib import Path
 
 import lark
 import pytest
+from rsp_tap.adql import warm_up
 from rsp_tap.adql.lexer import TOKEN_TYPES, tokenize
-from rsp_tap.adql.parser import _Builder
+from rsp_tap.adql.parser import _Builder, _parser
 from rsp_tap.data.felis import load_catalog_schema
 
 GRAMMAR = Path(__file__).parents[2] / "src" / "rsp_tap" / "adql" / "adql.lark"
@@ -64,3 +65,9 @@ def test_tokens_carry_positions() -> None:
         ("_FROM", "FROM", 3, 3),
         ("DELIMITED", '"object"', 3, 8),
     ]
+
+
+def test_warm_up_compiles_the_parser_once() -> None:
+    warm_up()
+    assert _parser.cache_info().currsize == 1
+    assert _parser() is _parser()

@@ -5,6 +5,7 @@ query is an :class:`AdqlError` subclass with a message for the user.
 """
 
 from .errors import AdqlError, AdqlReferenceError, AdqlSyntaxError, AdqlUnsupportedError
+from .parser import warm_up
 from .translate import translate, translate_cached
 
 __all__ = [
@@ -14,4 +15,5 @@ __all__ = [
     "AdqlUnsupportedError",
     "translate",
     "translate_cached",
+    "warm_up",
 ]
