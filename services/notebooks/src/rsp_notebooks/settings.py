@@ -1,8 +1,9 @@
 """The hub's settings: one pydantic-settings model read by ``jupyterhub_config.py``.
 
-Values come from a YAML file named by ``RSP_NOTEBOOKS_CONFIG_PATH`` (the
-chart mounts its ConfigMap of images and sizes there; ``make dev`` writes
-one) and are overridden by ``RSP_NOTEBOOKS_*`` environment variables.
+Values come from the YAML files named by ``RSP_NOTEBOOKS_CONFIG_PATH``
+(colon-separated, merged in order: the chart mounts its hub, images and
+sizes ConfigMaps; ``make dev`` writes one file) and are overridden by
+``RSP_NOTEBOOKS_*`` environment variables.
 Unknown keys are refused; a wrong setting stops the hub at start-up with a
 message naming it.
 """
@@ -136,10 +137,10 @@ class HubSettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Init arguments, then environment, then the YAML file."""
-        path = os.environ.get(CONFIG_PATH_ENV)
+        paths = [p for p in os.environ.get(CONFIG_PATH_ENV, "").split(":") if p]
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if path:
-            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+        if paths:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=paths))
         return tuple(sources)
 
     @model_validator(mode="after")
