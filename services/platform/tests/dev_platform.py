@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from platform_stubs import free_port
+from rsp_platform.devtap import drop_tap_database
 
 __all__ = ["RSP_PLATFORM", "RunningPlatform", "http_get", "running_platform"]
 
@@ -99,3 +100,4 @@ def running_platform(workdir: Path) -> Iterator[RunningPlatform]:
             if process.poll() is None:
                 process.kill()
                 process.wait()
+            drop_tap_database(state_dir, environ)

@@ -153,6 +153,15 @@ def test_make_dev_runs_and_stops_cleanly(tmp_path: Path) -> None:
         assert status == 200, body
         assert http_get(port, "/ingress/auth")[0] == 404
         assert http_get(port, "/ingress/anonymous")[0] == 404
+        # TAP on the local catalog: capabilities are anonymous, queries are not.
+        deadline = time.monotonic() + 60
+        while http_get(port, "/api/tap/availability")[0] != 200:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+        status, body = http_get(port, "/api/tap/capabilities")
+        assert status == 200
+        assert "ivo://ivoa.net/std/TAP" in body
+        assert http_get(port, "/api/tap/sync?LANG=ADQL&QUERY=SELECT+1")[0] == 401
         token = (tmp_path / ".dev" / "bootstrap-token").read_text().strip()
         assert TOKEN_RE.match(token)
         config = yaml.safe_load((tmp_path / ".dev" / "gateway.yaml").read_text())

@@ -68,8 +68,8 @@ def test_golden_config() -> None:
 def test_only_enabled_services_are_routed() -> None:
     rendered = render_nginx_config(NginxSettings(prefix=Path("/x")))
     assert "location = /login {" in rendered
-    assert "/api/tap" not in rendered
-    assert "service_tap" not in rendered
+    assert "location /portal" not in rendered
+    assert "service_portal" not in rendered
     # Without a landing page, whatever is not routed is not found.
     assert "location / {\n            return 404;" in rendered
 

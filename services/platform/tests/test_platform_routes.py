@@ -116,13 +116,19 @@ def test_notebook_routes_carry_websockets_and_notebook_tokens() -> None:
 
 
 def test_only_built_services_are_enabled() -> None:
-    assert {"gateway", "repertoire", "butler", "nublado"} == ENABLED_SERVICES
+    assert {"gateway", "repertoire", "butler", "nublado", "tap"} == ENABLED_SERVICES
     routed = ROUTE_TABLE.routed()
-    assert {r.service for r in routed} == {"gateway", "repertoire", "butler", "nublado"}
-    assert ROUTE_TABLE.route_for("/api/tap/sync") is None
-    assert {r.service for r in ROUTE_TABLE.routed({"gateway", "tap"})} == {
+    assert {r.service for r in routed} == {
         "gateway",
+        "repertoire",
+        "butler",
+        "nublado",
         "tap",
+    }
+    assert ROUTE_TABLE.route_for("/portal/app") is None
+    assert {r.service for r in ROUTE_TABLE.routed({"gateway", "portal"})} == {
+        "gateway",
+        "portal",
     }
 
 
@@ -323,10 +329,11 @@ def test_cli_routes_default_and_all() -> None:
     enabled = runner.invoke(main, ["routes"])
     assert enabled.exit_code == 0
     assert "/login" in enabled.output
-    assert "/api/tap" not in enabled.output
+    assert "/api/tap" in enabled.output
+    assert "/portal" not in enabled.output
     everything = runner.invoke(main, ["routes", "--all", "--format", "json"])
     assert everything.exit_code == 0
-    assert "/api/tap/availability" in everything.output
+    assert "/portal" in everything.output
 
 
 def test_cli_routes_unknown_service() -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from rsp_platform.devtap import drop_tap_database
 
 from .platform import REPO, free_port
 
@@ -127,3 +128,4 @@ def dev_platform(workdir: Path) -> Iterator[DevPlatform]:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+        drop_tap_database(state_dir, environ)

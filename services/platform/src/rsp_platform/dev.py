@@ -45,6 +45,13 @@ from .devhub import (
     prepare_lab_environment,
     write_hub_settings,
 )
+from .devtap import (
+    TAP_SERVICE,
+    TapSetupError,
+    prepare_tap,
+    tap_environment,
+    tap_procfile_lines,
+)
 from .labenv import LabEnvironmentError
 from .nginx import (
     NginxSettings,
@@ -138,6 +145,7 @@ class DevEnvironment:
                 "gateway": f"127.0.0.1:{self.gateway_port}",
                 **{s: f"127.0.0.1:{self.service_port(s)}" for s in DATA_SERVICES},
                 NOTEBOOKS_SERVICE: f"127.0.0.1:{self.service_port(NOTEBOOKS_SERVICE)}",
+                TAP_SERVICE: f"127.0.0.1:{self.service_port(TAP_SERVICE)}",
             },
             worker_user=default_worker_user(),
         )
@@ -223,6 +231,7 @@ def process_environment(
             groups=list(DEV_GROUP_SCOPES),
         ),
         **hub_environment(env),
+        **tap_environment(env),
     }
 
 
@@ -245,6 +254,7 @@ def procfile_text(env: DevEnvironment) -> str:
     ]
     lines += data_procfile_lines({s: env.service_port(s) for s in DATA_SERVICES})
     lines += hub_procfile_lines()
+    lines += tap_procfile_lines(env.service_port(TAP_SERVICE))
     return "\n".join(lines) + "\n"
 
 
@@ -320,6 +330,10 @@ def prepare(
     except LabEnvironmentError as e:
         raise DevError(str(e)) from None
     write_hub_settings(env)
+    try:
+        prepare_tap(env, process_env)
+    except TapSetupError as e:
+        raise DevError(str(e)) from None
     write_nginx_config(env.nginx_settings())
     check_nginx_config(env.nginx_settings())
     env.procfile.write_text(procfile_text(env))
@@ -368,7 +382,7 @@ def run(env: DevEnvironment, environ: Mapping[str, str] | None = None) -> int:
         env,
         service_ports={
             s: choose_port(env.service_port(s))
-            for s in (*DATA_SERVICES, NOTEBOOKS_SERVICE)
+            for s in (*DATA_SERVICES, NOTEBOOKS_SERVICE, TAP_SERVICE)
         },
     )
     process_env, token_source = prepare(env, environ)

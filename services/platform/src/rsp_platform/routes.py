@@ -195,8 +195,9 @@ _SERVICES = (
     ),
     Service(
         name="tap",
-        description="TAP 1.1 service for catalog queries (planned)",
+        description="TAP 1.1 service for catalog queries",
         upstream=_upstream("tap", 8080, 8005),
+        built=True,
     ),
     Service(
         name="butler",
