@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
@@ -67,6 +68,33 @@ def test_parse_votable_upload_refusals() -> None:
         parse_votable_upload("mine", b"id,ra\n1,2\n", max_rows=10)
     with pytest.raises(UploadError, match="not a readable VOTable"):
         parse_votable_upload("mine", b"<VOTABLE><RESOURCE>", max_rows=10)
+    bad_time = TIMESTAMPS.replace(b"2000-01-02T00:14:24", b"yesterday")
+    with pytest.raises(UploadError, match="not an ISO 8601 time"):
+        parse_votable_upload("mine", bad_time, max_rows=10)
+
+
+TIMESTAMPS = b"""<?xml version="1.0"?>
+<VOTABLE version="1.3" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">
+<RESOURCE><TABLE>
+<FIELD name="t" datatype="char" arraysize="*" xtype="timestamp"/>
+<DATA><TABLEDATA>
+<TR><TD>2000-01-01T00:00:00Z</TD></TR>
+<TR><TD>2000-01-02T00:14:24</TD></TR>
+<TR><TD></TD></TR>
+</TABLEDATA></DATA>
+</TABLE></RESOURCE>
+</VOTABLE>
+"""
+
+
+def test_upload_timestamps_become_times() -> None:
+    upload = parse_votable_upload("times", TIMESTAMPS, max_rows=10)
+    assert upload.table.columns[0].xtype == "timestamp"
+    assert [r[0] for r in upload.rows] == [
+        datetime(2000, 1, 1),
+        datetime(2000, 1, 2, 0, 14, 24),
+        None,
+    ]
 
 
 def test_parse_upload_parameter() -> None:
