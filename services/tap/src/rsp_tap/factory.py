@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+
 import httpx
 import structlog
 from sqlalchemy import text
