@@ -50,6 +50,7 @@ _NUMPY_TYPES: dict[VOTableDatatype, str] = {
     VOTableDatatype.double: ">f8",
 }
 _STRING_TYPES = frozenset({VOTableDatatype.char, VOTableDatatype.unicodeChar})
+_FLOAT_TYPES = frozenset({VOTableDatatype.float, VOTableDatatype.double})
 
 
 def _q(tag: str) -> str:
@@ -229,6 +230,15 @@ def _coerce(value: object, dtype: np.dtype) -> object:
         return math.nan if dtype.kind == "f" else 0
 
 
+def _float_block(column: CatalogColumn, values: Sequence[object]) -> np.ndarray:
+    """A float column as a big-endian array, nulls (None) as NaN."""
+    dtype = np.dtype(_NUMPY_TYPES[column.datatype])
+    try:
+        return np.asarray(values, dtype=dtype)
+    except (TypeError, ValueError, OverflowError):
+        return np.asarray([_coerce(v, dtype) for v in values], dtype=dtype)
+
+
 def _boolean_block(values: Sequence[object]) -> np.ndarray:
     codes = np.frombuffer(
         b"".join(b"?" if v is None else (b"T" if v else b"F") for v in values),
@@ -303,6 +313,15 @@ def binary2_rows(
     for index, (column, values) in enumerate(
         zip(columns, values_by_column, strict=True)
     ):
+        if column.datatype in _FLOAT_TYPES and column.arraysize is None:
+            # numpy reads None as NaN, and a null float is NaN in BINARY2:
+            # the null flags come from the array without a Python-level scan.
+            floats = _float_block(column, values)
+            nulls = np.isnan(floats)
+            if nulls.any():
+                mask[:, index // 8] |= nulls.astype(np.uint8) << (7 - index % 8)
+            add_fixed(floats.reshape(n, 1).view(np.uint8))
+            continue
         nulls = None
         if None in values:
             nulls = np.fromiter((v is None for v in values), dtype=bool, count=n)
@@ -317,6 +336,11 @@ def binary2_rows(
             add_fixed(_boolean_block(values))
         else:
             add_fixed(_numeric_block(column, values, nulls))
+    return _stitch(segments, n)
+
+
+def _stitch(segments: list[_Fixed | list[bytes]], n: int) -> bytes:
+    """Interleave the segments row by row (one block when all are fixed)."""
     if len(segments) == 1:
         only = segments[0]
         assert isinstance(only, _Fixed)
