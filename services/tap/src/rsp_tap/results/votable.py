@@ -317,12 +317,12 @@ def binary2_rows(
             # numpy reads None as NaN, and a null float is NaN in BINARY2:
             # the null flags come from the array without a Python-level scan.
             floats = _float_block(column, values)
-            nulls = np.isnan(floats)
-            if nulls.any():
-                mask[:, index // 8] |= nulls.astype(np.uint8) << (7 - index % 8)
+            nan = np.isnan(floats)
+            if nan.any():
+                mask[:, index // 8] |= nan.astype(np.uint8) << (7 - index % 8)
             add_fixed(floats.reshape(n, 1).view(np.uint8))
             continue
-        nulls = None
+        nulls: np.ndarray | None = None
         if None in values:
             nulls = np.fromiter((v is None for v in values), dtype=bool, count=n)
             mask[:, index // 8] |= nulls.astype(np.uint8) << (7 - index % 8)
