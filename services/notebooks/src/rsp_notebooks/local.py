@@ -13,8 +13,11 @@ The lab environment must provide ``jupyterhub-singleuser`` (the
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -98,7 +101,38 @@ class LocalLabSpawner(LabSpawnerMixin, SimpleLocalProcessSpawner):  # type: igno
             await self._prepare()
         finally:
             self.end_preparation()
-        return await super().start()
+        ip, port = await super().start()
+        await self._wait_for_port(ip or "127.0.0.1", port)
+        return ip, port
+
+    async def _wait_for_port(self, host: str, port: int) -> None:
+        """Return as soon as the lab listens (JupyterHub then finds it at once).
+
+        JupyterHub's own check backs off exponentially and can find a lab
+        seconds after it is up; a connect attempt every 50 ms costs nothing.
+
+        Raises
+        ------
+        LabSpawnError
+            If the lab's process ends before it listens.
+        """
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            status = await self.poll()
+            if status is not None:
+                raise LabSpawnError(
+                    f"Your lab exited (status {status}) while starting; see the"
+                    " hub's log"
+                )
+            try:
+                _, writer = await asyncio.open_connection(host, port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+            return
 
     async def _prepare(self) -> None:
         self.report(5, "Checking your image, size and token")

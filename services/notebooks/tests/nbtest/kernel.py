@@ -82,9 +82,10 @@ async def run_code(
     request = _execute_request(code, uuid.uuid4().hex)
     output: list[str] = []
     try:
-        async with connect(
-            channels, additional_headers={"Cookie": _cookie_header(client, lab)}
-        ) as ws:
+        headers = {"Cookie": _cookie_header(client, lab)}
+        if "authorization" in client.headers:
+            headers["Authorization"] = client.headers["authorization"]
+        async with connect(channels, additional_headers=headers) as ws:
             await ws.send(json.dumps(request))
             while True:
                 message = json.loads(await ws.recv())

@@ -182,9 +182,11 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def hub_settings(platform: LocalPlatform, discovery: Path) -> dict[str, Any]:
+def hub_settings(
+    platform: LocalPlatform, discovery: Path, lab_venv: Path | None = None
+) -> dict[str, Any]:
     """The hub's settings file for this platform (local mode)."""
-    return {
+    settings: dict[str, Any] = {
         "mode": "local",
         "instance_url": platform.url,
         "gateway_url": f"http://127.0.0.1:{platform.gateway_port}",
@@ -199,10 +201,15 @@ def hub_settings(platform: LocalPlatform, discovery: Path) -> dict[str, Any]:
         "homes_dir": str(platform.workdir / "homes"),
         "cleanup_servers": True,
     }
+    if lab_venv is not None:
+        settings["lab_venv"] = str(lab_venv)
+    return settings
 
 
 @contextmanager
-def local_platform(workdir: Path) -> Iterator[LocalPlatform]:
+def local_platform(
+    workdir: Path, lab_venv: Path | None = None
+) -> Iterator[LocalPlatform]:
     """Start gateway, nginx and hub on free ports; stop everything at the end."""
     platform = LocalPlatform(
         workdir=workdir,
@@ -230,7 +237,7 @@ def local_platform(workdir: Path) -> Iterator[LocalPlatform]:
         json.dumps({"ui": {"nublado": {"url": f"{platform.url}/nb/"}}})
     )
     (workdir / "notebooks.yaml").write_text(
-        yaml.safe_dump(hub_settings(platform, discovery))
+        yaml.safe_dump(hub_settings(platform, discovery, lab_venv))
     )
     hub_env = {
         **base_env,

@@ -1,0 +1,193 @@
+"""Benchmark of the notebooks on the local platform, end to end over HTTP.
+
+The platform runs as ``make dev`` runs it (nginx rendered from the route
+table, the gateway, the hub with the local spawner and configurable-http-proxy),
+on free loopback ports. Two measurements:
+
+- spawn to kernel: from the spawn request (``POST /nb/hub/api/users/<u>/server``
+  through the ingress) to the answer of ``1 + 1`` run in a new kernel of the
+  lab (lab ready, OAuth login to the lab, kernel started, code run over the
+  kernel's WebSocket); target under 5 s;
+- hub API latency: N simulated users (200 by default), each logged in to the
+  hub with its own token and cookies, poll their server status
+  (``GET /nb/hub/api/users/<u>``, through nginx, the gateway's auth
+  subrequest and the proxy) once per interval; target p95 under 200 ms.
+
+Run with ``make bench`` or ``benchmarks/notebooks/run [--users 200]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "services" / "notebooks" / "tests"))
+
+from nbtest.kernel import run_code  # noqa: E402
+from nbtest.platform import LocalPlatform, local_platform  # noqa: E402
+
+SCOPES = ["exec:notebook", "read:tap", "read:image", "user:token"]
+LAB_VENV = ROOT / ".dev" / "lab" / "venv"
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The value below which ``fraction`` of ``values`` lie (nearest rank)."""
+    ordered = sorted(values)
+    index = max(0, min(len(ordered) - 1, round(fraction * len(ordered)) - 1))
+    return ordered[index]
+
+
+def xsrf(client: httpx.AsyncClient, path: str) -> str:
+    """The hub's or lab's XSRF cookie for ``path``."""
+    for cookie in client.cookies.jar:
+        if cookie.name == "_xsrf" and cookie.path.rstrip("/") == path:
+            return cookie.value or ""
+    return ""
+
+
+async def logged_in_client(platform: LocalPlatform, token: str) -> httpx.AsyncClient:
+    """A client that logged in to the hub with a token (cookies kept)."""
+    client = httpx.AsyncClient(
+        base_url=platform.url,
+        headers={"Authorization": f"Bearer {token}"},
+        follow_redirects=True,
+        timeout=60,
+    )
+    response = await client.get("/nb/hub/home")
+    response.raise_for_status()
+    return client
+
+
+async def spawn_to_kernel(platform: LocalPlatform, trials: int) -> list[float]:
+    """Seconds from the spawn request to a kernel's answer, per trial."""
+    times = []
+    for trial in range(trials):
+        username = f"bench-spawn-{trial}"
+        token = await asyncio.to_thread(
+            platform.create_token, username, SCOPES, uid=43000 + trial
+        )
+        client = await logged_in_client(platform, token)
+        try:
+            hub = {"X-XSRFToken": xsrf(client, "/nb/hub")}
+            start = time.perf_counter()
+            spawned = await client.post(
+                f"/nb/hub/api/users/{username}/server",
+                json={"image_class": "recommended", "size": "small"},
+                headers=hub,
+            )
+            spawned.raise_for_status()
+            while True:
+                model = (await client.get(f"/nb/hub/api/users/{username}")).json()
+                if model["servers"].get("", {}).get("ready"):
+                    break
+                if not model["pending"]:
+                    raise RuntimeError(f"spawn failed: {model}")
+                await asyncio.sleep(0.05)
+            ready = time.perf_counter() - start
+            (await client.get(f"/nb/user/{username}/lab")).raise_for_status()
+            opened = time.perf_counter() - start
+            answer = await run_code(client, username, "print(1 + 1)")
+            elapsed = time.perf_counter() - start
+            if answer.strip() != "2":
+                raise RuntimeError(f"the kernel answered {answer!r}")
+            times.append(elapsed)
+            print(
+                f"  trial {trial + 1}: lab ready {ready:.2f} s,"
+                f" lab open {opened:.2f} s, kernel answered {elapsed:.2f} s",
+                flush=True,
+            )
+            await client.delete(f"/nb/hub/api/users/{username}/server", headers=hub)
+        finally:
+            await client.aclose()
+    return times
+
+
+async def poll_status(
+    platform: LocalPlatform, users: int, duration: float, interval: float
+) -> tuple[list[float], int]:
+    """Latencies (ms) of every status poll of ``users`` users, and errors."""
+    tokens = []
+    for i in range(users):
+        tokens.append(
+            await asyncio.to_thread(
+                platform.create_token, f"bench-user-{i:03d}", SCOPES, uid=44000 + i
+            )
+        )
+    clients = []
+    for token in tokens:
+        clients.append(await logged_in_client(platform, token))
+    latencies: list[float] = []
+    errors = 0
+
+    async def user(index: int, client: httpx.AsyncClient) -> None:
+        nonlocal errors
+        url = f"/nb/hub/api/users/bench-user-{index:03d}"
+        await asyncio.sleep(random.uniform(0, interval))
+        deadline = time.monotonic() + duration
+        while time.monotonic() < deadline:
+            start = time.perf_counter()
+            response = await client.get(url)
+            latencies.append((time.perf_counter() - start) * 1000)
+            if response.status_code != 200:
+                errors += 1
+            await asyncio.sleep(max(0.0, interval - (time.perf_counter() - start)))
+
+    try:
+        await asyncio.gather(*(user(i, c) for i, c in enumerate(clients)))
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
+    return latencies, errors
+
+
+async def main() -> None:
+    """Run both measurements and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=5, help="spawns to time")
+    parser.add_argument("--users", type=int, default=200, help="polling users")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds")
+    parser.add_argument("--interval", type=float, default=1.0, help="poll period")
+    args = parser.parse_args()
+    has_lab_venv = (LAB_VENV / "bin" / "jupyterhub-singleuser").exists()
+    lab_venv = LAB_VENV if has_lab_venv else None
+    with (
+        tempfile.TemporaryDirectory() as workdir,
+        local_platform(Path(workdir), lab_venv=lab_venv) as platform,
+    ):
+        print(f"Local platform at {platform.url}; labs from {lab_venv or sys.prefix}")
+        await measure(platform, args)
+
+
+async def measure(platform: LocalPlatform, args: argparse.Namespace) -> None:
+    """Both measurements on a running platform, printed."""
+    times = await spawn_to_kernel(platform, args.trials)
+    print(
+        f"spawn to kernel answer: median {statistics.median(times):.2f} s,"
+        f" min {min(times):.2f} s, max {max(times):.2f} s"
+        f" over {len(times)} spawns (target < 5 s)",
+        flush=True,
+    )
+    latencies, errors = await poll_status(
+        platform, args.users, args.duration, args.interval
+    )
+    print(
+        f"hub API, {args.users} users polling every {args.interval:g} s for"
+        f" {args.duration:g} s: {len(latencies)} requests"
+        f" ({len(latencies) / args.duration:.0f}/s), {errors} errors,"
+        f" p50 {percentile(latencies, 0.5):.1f} ms,"
+        f" p95 {percentile(latencies, 0.95):.1f} ms,"
+        f" p99 {percentile(latencies, 0.99):.1f} ms (target p95 < 200 ms)",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
