@@ -60,6 +60,7 @@ def workload() -> LabWorkload:
         annotations={"hub.jupyter.org/username": "alice"},
         hub_selector={"app.kubernetes.io/component": "hub"},
         proxy_selector={"app.kubernetes.io/component": "proxy"},
+        max_age=259200,
     )
 
 
@@ -76,6 +77,8 @@ def test_pod() -> None:
     assert spec["securityContext"]["runAsNonRoot"] is True
     assert spec["securityContext"]["supplementalGroups"] == [40001, 50001]
     assert spec["automountServiceAccountToken"] is False
+    # Kubernetes ends the lab at the maximum lab age, whatever the culler does.
+    assert spec["activeDeadlineSeconds"] == 259200
     assert container["resources"]["limits"] == {
         "cpu": "4",
         "memory": str(16 * 2**30),

@@ -115,6 +115,7 @@ async def test_prepare_creates_the_labs_objects_and_stop_removes_them(
     container = pod.spec.containers[0]
     assert container.image == "ghcr.io/rsp/lab:d_2026_11_20"
     assert pod.spec.security_context.run_as_user == 40001
+    assert pod.spec.active_deadline_seconds == 3600
     assert container.resources.limits["cpu"] == "1"
     messages = [e["message"] async for e in spawner.lab_progress()]
     assert messages[0] == "Checking your image, size and token"

@@ -8,7 +8,8 @@ A user ``alice`` gets, in the labs' namespace:
 
 - Pod ``nb-alice``: the lab, running as the user's uid/gid, non-root, no
   privilege escalation, all capabilities dropped, with the size's requests
-  and limits;
+  and limits, ended by Kubernetes at the maximum lab age (its token lives
+  at least that long);
 - PersistentVolumeClaim ``nb-alice-home``: the home directory. Its name
   never changes (it does not depend on chart or hub versions), so a home
   survives upgrades; stopping a lab keeps it, deleting the user removes it;
@@ -147,6 +148,8 @@ class LabWorkload:
     proxy_selector: Mapping[str, str] = field(default_factory=dict)
     image_pull_policy: str = "IfNotPresent"
     node_selector: Mapping[str, str] = field(default_factory=dict)
+    max_age: int | None = None
+    """Seconds after which Kubernetes ends the pod, culler or not."""
 
     @property
     def names(self) -> LabObjectNames:
@@ -249,6 +252,7 @@ def build_pod(workload: LabWorkload) -> V1Pod:
         metadata=metadata,
         spec=V1PodSpec(
             containers=[container],
+            active_deadline_seconds=workload.max_age,
             automount_service_account_token=False,
             enable_service_links=False,
             restart_policy="OnFailure",

@@ -142,6 +142,7 @@ class LabSpawner(LabSpawnerMixin, KubeSpawner):  # type: ignore[misc]
             proxy_selector=self.proxy_pod_labels,
             image_pull_policy=self.image_pull_policy or "IfNotPresent",
             node_selector=self.node_selector,
+            max_age=self.max_lab_age,
         )
 
     async def get_pod_manifest(self) -> Any:
