@@ -9,6 +9,7 @@ their lab's kernel and stop it; users cannot reach each other's labs.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -272,3 +273,27 @@ def test_workdir_is_kept_per_user(platform: LocalPlatform) -> None:
     homes = Path(platform.workdir / "homes")
     assert (homes / "alice").is_dir()
     assert (homes / "nora").is_dir()
+
+
+def test_a_failed_spawn_says_why(platform: LocalPlatform) -> None:
+    with browser(platform) as client:
+        dev_login(client, "hana")
+        client.get("/nb/hub/home")
+        started = client.post(
+            "/nb/hub/api/users/hana/server",
+            json={"size": "colossal"},
+            headers=xsrf(client),
+        )
+        assert started.status_code in (201, 202, 400, 500), started.text
+        events = []
+        with client.stream(
+            "GET", "/nb/hub/api/users/hana/server/progress", headers=xsrf(client)
+        ) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data:"):
+                    events.append(json.loads(line.removeprefix("data:")))
+        assert events, "no progress events"
+        last = events[-1]
+        assert last.get("failed") is True
+        assert "Unknown size 'colossal'" in last["message"]
+        assert client.get("/nb/hub/api/users/hana").json()["servers"] == {}

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from tornado import web
 from traitlets import Dict, Integer, List, Unicode, default
 from traitlets.config import Configurable
 
@@ -155,7 +156,14 @@ def _read_discovery_file(path: Path) -> str:
 
 
 def _check_user_options(spawner: LabSpawnerMixin, _: Mapping[str, Any]) -> None:
-    spawner.lab_options()
+    """Refuse options the platform does not offer, saying why (API spawns)."""
+    try:
+        spawner.lab_options()
+    except LabSpawnError as e:
+        error = web.HTTPError(400, str(e))
+        # JupyterHub shows this attribute as the spawn's failure message.
+        error.jupyterhub_message = str(e)  # type: ignore[attr-defined]
+        raise error from e
 
 
 class LabSpawnerMixin(Configurable):
