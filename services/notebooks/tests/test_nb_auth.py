@@ -299,3 +299,14 @@ def test_configuration_defaults() -> None:
     assert auth.accepted_token_types == ["notebook"]
     handlers = dict(auth.get_handlers(None))
     assert set(handlers) == {"/login", "/logout"}
+
+
+async def test_an_admins_request_does_not_refresh_another_user(
+    gateway: FakeGateway, authenticator: GatewayAuthenticator
+) -> None:
+    gateway.add(TOKEN, "root", ["exec:notebook", "admin:jupyterlab"])
+    handler = request({"X-Auth-Request-Token": TOKEN})
+    handler._jupyterhub_user = user("root")
+    calls = gateway.calls
+    assert await authenticator.refresh_user(user("alice"), handler) is True
+    assert gateway.calls == calls

@@ -15,7 +15,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
+import respx
 from kubernetes_asyncio.client import ApiException
 from nbtest.catalogs import IMAGES
 from rsp_notebooks.labobjects import LabObjectStore
@@ -204,3 +206,30 @@ async def test_store_surfaces_api_errors(kubernetes: LabMockApi) -> None:
     secret: Any = SimpleNamespace(metadata=SimpleNamespace(name="x", namespace="n"))
     with pytest.raises(ApiException):
         await store.put_secret(secret)
+
+
+async def test_stopping_revokes_the_labs_token(
+    kubernetes: LabMockApi, tmp_path: Path
+) -> None:
+    spawner = make_spawner(kubernetes, tmp_path)
+    spawner.gateway_url = "http://gateway.test"
+    url = "http://gateway.test/auth/api/v1/users/alice/tokens/AAAAAAAAAAAAAAAAAAAAAA"
+    with respx.mock() as router:
+        route = router.delete(url).mock(return_value=httpx.Response(204))
+        await spawner.revoke_lab_token()
+        assert route.call_count == 1
+        assert route.calls[0].request.headers["authorization"] == f"Bearer {TOKEN}"
+
+        # After a hub restart the spawner has no state of its own: the hub's
+        # current token of the user is revoked.
+        async def get_auth_state() -> dict[str, Any]:
+            return {"token": TOKEN}
+
+        spawner._auth_state = None
+        spawner.user.get_auth_state = get_auth_state
+        await spawner.revoke_lab_token()
+        assert route.call_count == 2
+
+        # A gateway that cannot be reached does not stop the stop.
+        route.mock(side_effect=httpx.ConnectError("down"))
+        await spawner.revoke_lab_token()

@@ -343,9 +343,14 @@ class LabSpawnerMixin(Configurable):
 
     async def revoke_lab_token(self) -> None:
         """Revoke the lab's notebook token at the gateway (best effort)."""
-        if not self.gateway_url or not self._auth_state:
+        if not self.gateway_url:
             return
-        token = self._auth_state.get("token")
+        state = self._auth_state
+        if not state:
+            # Started before a hub restart: the hub's current token of the
+            # user (the gateway mints the next lab a new one anyway).
+            state = await self.user.get_auth_state()
+        token = (state or {}).get("token")
         if not token:
             return
         client = GatewayClient(self.gateway_url)
