@@ -46,7 +46,8 @@ class DevPlatform:
 
 
 def _wait(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 240
+    # The first run builds .dev/lab/venv from the lab lock: allow for it.
+    deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"rsp-platform dev exited:\n{log.read_text()[-5000:]}")
