@@ -36,7 +36,7 @@ def workload() -> LabWorkload:
         token=TOKEN,
         cpu_limit=options.size.cpu_limit,
         memory_limit=options.size.memory_limit_bytes,
-        discovery_file="/etc/rsp/discovery/discovery.json",
+        discovery_file="/etc/nublado/discovery/v1.json",
         image=options.image.reference,
         debug=options.enable_debug,
     )
@@ -120,7 +120,7 @@ def test_secret() -> None:
 def test_config_map() -> None:
     config_map = to_manifest(build_config_map(workload(), DISCOVERY))
     compare_golden("lab-configmap", config_map)
-    assert json.loads(config_map["data"]["discovery.json"]) == json.loads(DISCOVERY)
+    assert json.loads(config_map["data"]["v1.json"]) == json.loads(DISCOVERY)
 
 
 def test_network_policy() -> None:

@@ -11,7 +11,7 @@ def test_contract_variables() -> None:
         token="gt-abc.def",
         cpu_limit=2.0,
         memory_limit=8 * 2**30,
-        discovery_file="/etc/rsp/discovery/discovery.json",
+        discovery_file="/etc/nublado/discovery/v1.json",
         image="ghcr.io/rsp/lab:r29.2.0",
     )
     assert env.variables == {
@@ -24,7 +24,7 @@ def test_contract_variables() -> None:
         "HUB_ROUTE": "/nb/hub",
         "CPU_LIMIT": "2",
         "MEM_LIMIT": str(8 * 2**30),
-        "RSP_DISCOVERY_FILE": "/etc/rsp/discovery/discovery.json",
+        "RSP_DISCOVERY_FILE": "/etc/nublado/discovery/v1.json",
         "JUPYTER_IMAGE_SPEC": "ghcr.io/rsp/lab:r29.2.0",
     }
     assert env.secrets == {"ACCESS_TOKEN": "gt-abc.def"}

@@ -78,7 +78,7 @@ __all__ = [
     "to_manifest",
 ]
 
-DISCOVERY_DIR = "/etc/rsp/discovery"
+DISCOVERY_DIR = "/etc/nublado/discovery"
 """Where the discovery document is mounted in a lab."""
 
 HUB_SECRET_VARIABLES: frozenset[str] = frozenset(
@@ -317,7 +317,7 @@ def build_secret(workload: LabWorkload) -> V1Secret:
 
 
 def build_config_map(workload: LabWorkload, discovery: str) -> V1ConfigMap:
-    """The discovery document, as the file ``discovery.json``."""
+    """The discovery document, as the file ``v1.json`` (where lsst.rsp reads it)."""
     return V1ConfigMap(
         api_version="v1",
         kind="ConfigMap",

@@ -20,8 +20,10 @@ sees the same variables wherever it runs:
     The lab size's limits: CPUs (decimal) and bytes.
 ``RSP_DISCOVERY_FILE``
     Path of the discovery document (the ``/repertoire/discovery`` answer)
-    written for the lab: a file in the lab's ConfigMap on Kubernetes, in
-    the user's state directory locally.
+    written for the lab. On Kubernetes it is the lab's ConfigMap mounted at
+    ``/etc/nublado/discovery/v1.json``, where ``lsst.rsp`` reads it; locally
+    a file in ``.dev/labs/<user>`` (``lsst.rsp``'s TAP and Butler look-ups
+    use ``EXTERNAL_INSTANCE_URL`` and the routes there).
 ``BUTLER_RUBIN_ACCESS_TOKEN``
     The notebook token again, only on the local platform (``localhost``):
     the Butler client hands ``ACCESS_TOKEN`` only to hosts it knows.
@@ -73,7 +75,7 @@ TAP_ROUTE = "/api/tap"
 
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
-DISCOVERY_FILE_NAME = "discovery.json"
+DISCOVERY_FILE_NAME = "v1.json"
 """File name of the discovery document given to a lab."""
 
 SECRET_VARIABLES: frozenset[str] = frozenset(
