@@ -146,7 +146,7 @@ def test_a_bad_option_is_refused_with_a_message(platform: LocalPlatform) -> None
 
 
 async def test_nublado_client_spawns_runs_code_and_stops(
-    nublado: NubladoClient,
+    nublado: NubladoClient, platform: LocalPlatform
 ) -> None:
     await nublado.auth_to_hub()
     image = NubladoImageByClass(
@@ -168,10 +168,23 @@ async def test_nublado_client_spawns_runs_code_and_stops(
         code = (
             "import os\n"
             "print(os.environ['HUB_ROUTE'], os.environ['TAP_ROUTE'],"
-            " os.environ['CPU_LIMIT'], os.environ['ACCESS_TOKEN'][:3])"
+            " os.environ['CPU_LIMIT'])"
         )
         output = await session.run_python(code)
-    assert output.strip() == "/nb/hub /api/tap 1 gt-"
+        lab_token = (
+            await session.run_python("print(os.environ['ACCESS_TOKEN'])")
+        ).strip()
+    assert output.strip() == "/nb/hub /api/tap 1"
+    # The lab's token is a notebook token with no more than the user's scopes.
+    async with httpx.AsyncClient(base_url=platform.url) as gateway:
+        info = await gateway.get(
+            "/auth/api/v1/token-info",
+            headers={"Authorization": f"Bearer {lab_token}"},
+        )
+    assert info.status_code == 200
+    assert info.json()["username"] == "nora"
+    assert info.json()["token_type"] == "notebook"
+    assert set(info.json()["scopes"]) <= set(NOTEBOOK_SCOPES)
     await nublado.stop_lab()
     for _ in range(50):
         if await nublado.is_lab_stopped():
