@@ -1,0 +1,55 @@
+"""``make dev``'s notebooks: the hub's settings, variables and Procfile line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from rsp_platform.dev import DevEnvironment, procfile_text
+from rsp_platform.devhub import (
+    NOTEBOOKS_SERVICE,
+    find_proxy,
+    hub_environment,
+    hub_settings,
+    write_hub_settings,
+)
+
+
+def test_hub_settings_for_the_local_platform(tmp_path: Path) -> None:
+    env = DevEnvironment(
+        state_dir=tmp_path,
+        port=8123,
+        gateway_port=8124,
+        service_ports={NOTEBOOKS_SERVICE: 8125, "repertoire": 8126},
+    )
+    settings = hub_settings(env, hub_port=8127, proxy_api_port=8128)
+    assert settings["mode"] == "local"
+    assert settings["instance_url"] == "http://localhost:8123"
+    assert settings["gateway_url"] == "http://127.0.0.1:8124"
+    assert settings["public_url"] == "http://127.0.0.1:8125"
+    assert settings["hub_bind_url"] == "http://127.0.0.1:8127"
+    assert settings["proxy_api_url"] == "http://127.0.0.1:8128"
+    assert settings["discovery_url"] == ("http://127.0.0.1:8126/repertoire/discovery")
+    assert settings["homes_dir"] == str(tmp_path.resolve() / "homes")
+    assert settings["cleanup_servers"] is True
+    assert settings["proxy_command"] == [str(find_proxy())]
+    # The nginx of make dev sends /nb to the hub's proxy.
+    assert env.nginx_settings().upstreams[NOTEBOOKS_SERVICE] == "127.0.0.1:8125"
+
+
+def test_settings_file_and_kept_encryption_key(tmp_path: Path) -> None:
+    env = DevEnvironment(state_dir=tmp_path)
+    path = write_hub_settings(env)
+    assert yaml.safe_load(path.read_text())["mode"] == "local"
+    first = hub_environment(env)
+    assert first["RSP_NOTEBOOKS_CONFIG_PATH"] == str(path)
+    assert len(first["JUPYTERHUB_CRYPT_KEY"]) == 44  # 32 bytes, base64
+    assert (tmp_path / "hub-crypt-key").stat().st_mode & 0o777 == 0o600
+    assert hub_environment(env) == first
+
+
+def test_procfile_runs_the_hub(tmp_path: Path) -> None:
+    lines = procfile_text(DevEnvironment(state_dir=tmp_path)).splitlines()
+    hub = [line for line in lines if line.startswith("hub:")]
+    assert len(hub) == 1
+    assert hub[0].endswith("/rsp-hub")
