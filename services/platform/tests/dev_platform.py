@@ -98,6 +98,12 @@ def running_platform(workdir: Path) -> Iterator[RunningPlatform]:
             yield RunningPlatform(process, port, state_dir, log)
         finally:
             if process.poll() is None:
-                process.kill()
-                process.wait()
+                # SIGTERM: honcho stops every process it started (a SIGKILL
+                # would leave the gateway, the hub, its proxy and labs running).
+                process.terminate()
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
             drop_tap_database(state_dir, environ)
