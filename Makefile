@@ -13,7 +13,7 @@ BIN := .venv/bin
 export UV_PYTHON_DOWNLOADS := never
 
 # Every Python package of the repository, type-checked one at a time.
-PACKAGES := $(wildcard services/*/src services/*/tests operator/*/src operator/*/tests)
+PACKAGES := $(wildcard services/*/src services/*/tests operator/src operator/tests)
 TOP_LEVEL := $(wildcard tests benchmarks)
 BENCHMARKS := $(sort $(wildcard benchmarks/*))
 
