@@ -153,4 +153,15 @@ def test_bad_configuration_is_a_clear_error(config: Config) -> None:
     env["RSP_GATEWAY_TOKEN_HASH_KEY"] = None
     result = CliRunner().invoke(main, ["check-schema"], env=env)
     assert result.exit_code == 1
+    assert "invalid gateway configuration" in result.stderr
     assert "token_hash_key" in result.stderr
+
+
+def test_a_missing_configuration_file_is_named(config: Config, tmp_path: Path) -> None:
+    env = _environment(config)
+    env["RSP_GATEWAY_CONFIG_PATH"] = str(tmp_path / "absent.yaml")
+    result = CliRunner().invoke(main, ["check-schema"], env=env)
+    assert result.exit_code == 1
+    assert "RSP_GATEWAY_CONFIG_PATH" in result.stderr
+    assert "absent.yaml" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,16 +1,16 @@
 """Configuration of the gateway: one pydantic settings model.
 
-Values come from a YAML file named by ``RSP_GATEWAY_CONFIG_PATH`` and are
-overridden by ``RSP_GATEWAY_*`` environment variables (nested fields with
-``__``, e.g. ``RSP_GATEWAY_GITHUB__CLIENT_SECRET``). Unknown keys are refused
-and every problem is reported at start-up with the field it concerns.
+Values come from the YAML file(s) named by ``RSP_GATEWAY_CONFIG_PATH``
+(colon-separated, merged in order) and are overridden by ``RSP_GATEWAY_*``
+environment variables (nested fields with ``__``, e.g.
+``RSP_GATEWAY_GITHUB__CLIENT_SECRET``). Unknown keys are refused and every
+problem is reported at start-up with the field it concerns (the sources and
+the message are those of :mod:`rsp_platform.settings`).
 """
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated, Self
 
 from pydantic import (
@@ -19,19 +19,12 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    YamlConfigSettingsSource,
-)
+from pydantic_settings import SettingsConfigDict
 from rsp_platform.scopes import KNOWN_SCOPES
-
-from .exceptions import ConfigurationError
+from rsp_platform.settings import PlatformSettings, load_settings
 
 __all__ = ["DEFAULT_SCOPES", "Config", "GitHubConfig", "load_config"]
 
@@ -39,6 +32,15 @@ CONFIG_PATH_ENV = "RSP_GATEWAY_CONFIG_PATH"
 
 DEFAULT_SCOPES: dict[str, str] = dict(KNOWN_SCOPES)
 """The contract's scopes (one declaration, in :mod:`rsp_platform.scopes`)."""
+
+DEFAULT_TRUSTED_PROXIES = (
+    "127.0.0.1/32",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+)
+"""Networks whose ``X-Forwarded-For`` is believed unless configured otherwise."""
 
 
 class GitHubConfig(BaseModel):
@@ -66,7 +68,7 @@ class GitHubConfig(BaseModel):
     )
 
 
-class Config(BaseSettings):
+class Config(PlatformSettings):
     """All settings of the gateway."""
 
     model_config = SettingsConfigDict(
@@ -75,6 +77,7 @@ class Config(BaseSettings):
         extra="forbid",
         validate_default=True,
     )
+    config_path_env = CONFIG_PATH_ENV
 
     environment: Annotated[
         str,
@@ -151,8 +154,9 @@ class Config(BaseSettings):
         dict[str, str], Field(description="Every scope and its description")
     ] = DEFAULT_SCOPES
     group_mapping: Annotated[
-        dict[str, list[str]], Field(description="scope -> groups whose members get it")
-    ] = {}
+        dict[str, list[str]],
+        Field(default_factory=dict, description="scope -> groups whose members get it"),
+    ]
     session_lifetime: Annotated[
         timedelta, Field(description="Lifetime of a browser session")
     ] = timedelta(days=7)
@@ -187,29 +191,15 @@ class Config(BaseSettings):
     ] = timedelta(minutes=5)
     trusted_proxies: Annotated[
         list[str],
-        Field(description="Networks whose X-Forwarded-For is believed (CIDR)"),
-    ] = ["127.0.0.1/32", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+        Field(
+            default_factory=lambda: list(DEFAULT_TRUSTED_PROXIES),
+            description="Networks whose X-Forwarded-For is believed (CIDR)",
+        ),
+    ]
     log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
     log_json: Annotated[
         bool, Field(description="Log JSON lines (production) instead of console lines")
     ] = True
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003
-        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Only arguments and the environment, then the YAML file: no .env
-        # files or secret directories, so what configures a pod is explicit.
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        path = os.environ.get(CONFIG_PATH_ENV)
-        if path:
-            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=Path(path)))
-        return tuple(sources)
 
     @field_validator("base_url")
     @classmethod
@@ -260,15 +250,7 @@ def load_config() -> Config:
     Raises
     ------
     ConfigurationError
-        Listing every invalid field, its location and why.
+        Listing every invalid field, its location and why, or naming a
+        missing file of ``RSP_GATEWAY_CONFIG_PATH``.
     """
-    try:
-        return Config()
-    except ValidationError as e:
-        lines = []
-        for err in e.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "(configuration)"
-            lines.append(f"  {where}: {err['msg']}")
-        raise ConfigurationError(
-            "invalid gateway configuration:\n" + "\n".join(lines)
-        ) from None
+    return load_settings(Config, "gateway configuration")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rsp_platform.settings import ConfigurationError
+
 __all__ = [
     "ConfigurationError",
     "DatabaseSchemaError",
@@ -143,10 +145,6 @@ class UpstreamCredentialError(GatewayError):
 
     status_code = 401
     error = "upstream_credential_revoked"
-
-
-class ConfigurationError(Exception):
-    """The gateway's configuration is invalid; raised at start-up."""
 
 
 class DatabaseSchemaError(Exception):
