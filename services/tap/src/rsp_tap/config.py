@@ -1,6 +1,7 @@
 """Configuration of the TAP service: one pydantic settings model.
 
-Values come from a YAML file named by ``RSP_TAP_CONFIG_PATH`` and are
+Values come from the YAML file(s) named by ``RSP_TAP_CONFIG_PATH``
+(colon-separated, merged in order; :mod:`rsp_platform.settings`) and are
 overridden by ``RSP_TAP_*`` environment variables (nested fields with ``__``,
 e.g. ``RSP_TAP_RESULT_STORAGE__BUCKET``). Unknown keys are refused and every
 problem is reported at start-up with the field it concerns.
@@ -8,7 +9,6 @@ problem is reported at start-up with the field it concerns.
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal, Self
@@ -19,18 +19,11 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    YamlConfigSettingsSource,
-)
-
-from .exceptions import ConfigurationError
+from pydantic_settings import SettingsConfigDict
+from rsp_platform.settings import PlatformSettings, load_settings
 
 __all__ = [
     "PATH_PREFIX",
@@ -86,7 +79,7 @@ class GcsResultStorage(BaseModel):
     ] = None
 
 
-class Config(BaseSettings):
+class Config(PlatformSettings):
     """All settings of the TAP service."""
 
     model_config = SettingsConfigDict(
@@ -95,6 +88,7 @@ class Config(BaseSettings):
         extra="forbid",
         validate_default=True,
     )
+    config_path_env = CONFIG_PATH_ENV
 
     environment: Annotated[
         str,
@@ -193,23 +187,6 @@ class Config(BaseSettings):
         bool, Field(description="Log JSON lines (production) instead of console lines")
     ] = True
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003
-        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Only arguments and the environment, then the YAML file: what
-        # configures a pod is explicit.
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        path = os.environ.get(CONFIG_PATH_ENV)
-        if path:
-            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=Path(path)))
-        return tuple(sources)
-
     @field_validator("base_url")
     @classmethod
     def _base_url_is_origin(cls, value: AnyHttpUrl) -> AnyHttpUrl:
@@ -246,15 +223,7 @@ def load_config() -> Config:
     Raises
     ------
     ConfigurationError
-        Listing every invalid field, its location and why.
+        Listing every invalid field, its location and why, or naming a
+        missing file of ``RSP_TAP_CONFIG_PATH``.
     """
-    try:
-        return Config()
-    except ValidationError as e:
-        lines = []
-        for err in e.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "(configuration)"
-            lines.append(f"  {where}: {err['msg']}")
-        raise ConfigurationError(
-            "invalid TAP configuration:\n" + "\n".join(lines)
-        ) from None
+    return load_settings(Config, "TAP configuration")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rsp_platform.settings import ConfigurationError
+
 __all__ = [
     "AuthenticationError",
     "BackendUnavailableError",
@@ -93,10 +95,6 @@ class BackendUnavailableError(TapError):
 
     status_code = 503
     transient = True
-
-
-class ConfigurationError(Exception):
-    """The service's configuration is invalid; raised at start-up."""
 
 
 class DatabaseSchemaError(Exception):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from rsp_tap.cli import main
 from rsp_tap.config import Config, GcsResultStorage, load_config
 from rsp_tap.exceptions import ConfigurationError
 
@@ -71,3 +73,21 @@ def test_consistency_rules() -> None:
     ):
         with pytest.raises(ValueError, match=message):
             Config(**{**values, **extra})  # type: ignore[arg-type]
+
+
+def test_start_up_errors_are_one_readable_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in BASE.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("RSP_TAP_CONFIG_PATH", str(tmp_path / "absent.yaml"))
+    with pytest.raises(ConfigurationError, match=r"RSP_TAP_CONFIG_PATH.*absent\.yaml"):
+        load_config()
+
+    monkeypatch.delenv("RSP_TAP_CONFIG_PATH")
+    result = CliRunner().invoke(main, ["check-job-store"])
+    assert result.exit_code == 1
+    assert "invalid TAP configuration:\n  result_storage: Field required" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
