@@ -1,0 +1,31 @@
+"""kopf handlers of ``PlatformIngress``: parse, reconcile, record the status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from .. import GROUP, VERSION
+from ..ingress.factory import IngressFactory
+from ..ingress.model import PLURAL
+from ..ingress.status import status_changes
+
+__all__ = ["reconcile_platform_ingress"]
+
+
+@kopf.on.resume(GROUP, VERSION, PLURAL)
+@kopf.on.create(GROUP, VERSION, PLURAL)
+@kopf.on.update(GROUP, VERSION, PLURAL)
+async def reconcile_platform_ingress(
+    body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any
+) -> None:
+    factory: IngressFactory = memo["ingress_factory"]
+    outcome = await factory.create_service().reconcile_body(body)
+    for key, value in status_changes(body.get("status"), outcome.status).items():
+        patch.status[key] = value
+    if outcome.error is None:
+        return
+    if outcome.permanent:
+        raise kopf.PermanentError(outcome.error)
+    raise kopf.TemporaryError(outcome.error, delay=outcome.retry_after or 15.0)
