@@ -1,6 +1,7 @@
 """Configuration of service discovery: one pydantic settings model.
 
-Values come from a YAML file named by ``RSP_DISCOVERY_CONFIG_PATH`` and are
+Values come from the YAML file(s) named by ``RSP_DISCOVERY_CONFIG_PATH``
+(colon-separated, merged in order; :mod:`rsp_platform.settings`) and are
 overridden by ``RSP_DISCOVERY_*`` environment variables (nested fields with
 ``__``). Unknown keys are refused and every problem is reported at start-up
 with the field it concerns.
@@ -8,8 +9,6 @@ with the field it concerns.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Annotated, Self
 
 from pydantic import (
@@ -17,17 +16,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    YamlConfigSettingsSource,
-)
+from pydantic_settings import SettingsConfigDict
 from rsp_platform.routes import ROUTE_TABLE
+from rsp_platform.settings import ConfigurationError, PlatformSettings, load_settings
 
 __all__ = [
     "CONFIG_PATH_ENV",
@@ -38,14 +32,10 @@ __all__ = [
 ]
 
 CONFIG_PATH_ENV = "RSP_DISCOVERY_CONFIG_PATH"
-"""Environment variable naming the YAML configuration file."""
+"""Environment variable naming the YAML configuration file(s)."""
 
 DATA_SERVICES = frozenset({"tap"})
 """Data services a dataset may list (names of the discovery contract)."""
-
-
-class ConfigurationError(RuntimeError):
-    """The configuration is invalid; the message lists every problem."""
 
 
 class DatasetConfig(BaseModel):
@@ -97,7 +87,7 @@ def _declared_services() -> list[str]:
     return [s.name for s in ROUTE_TABLE.services]
 
 
-class Config(BaseSettings):
+class Config(PlatformSettings):
     """Everything service discovery needs to describe the environment."""
 
     model_config = SettingsConfigDict(
@@ -106,6 +96,7 @@ class Config(BaseSettings):
         extra="forbid",
         validate_default=True,
     )
+    config_path_env = CONFIG_PATH_ENV
 
     base_url: Annotated[
         AnyHttpUrl,
@@ -176,22 +167,6 @@ class Config(BaseSettings):
         """The base URL without a trailing slash."""
         return str(self.base_url).rstrip("/")
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003
-        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Arguments, then the environment, then the YAML file (if named).
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        path = os.environ.get(CONFIG_PATH_ENV)
-        if path:
-            sources.append(YamlConfigSettingsSource(settings_cls, Path(path)))
-        return tuple(sources)
-
 
 def load_config() -> Config:
     """Load and validate the configuration, failing with a readable message.
@@ -199,18 +174,7 @@ def load_config() -> Config:
     Raises
     ------
     ConfigurationError
-        Listing every invalid field, its location and why.
+        Listing every invalid field, its location and why, or naming a
+        missing file of ``RSP_DISCOVERY_CONFIG_PATH``.
     """
-    path = os.environ.get(CONFIG_PATH_ENV)
-    if path and not Path(path).is_file():
-        raise ConfigurationError(f"{CONFIG_PATH_ENV}={path}: no such file")
-    try:
-        return Config()
-    except ValidationError as e:
-        lines = []
-        for err in e.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "(configuration)"
-            lines.append(f"  {where}: {err['msg']}")
-        raise ConfigurationError(
-            "invalid discovery configuration:\n" + "\n".join(lines)
-        ) from None
+    return load_settings(Config, "discovery configuration")
