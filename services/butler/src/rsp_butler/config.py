@@ -8,40 +8,32 @@ model holds only what we add: signed download URLs for repositories whose
 files are on local disk (``make dev``). In production the datastore is in
 object storage, which signs its own URLs, and these settings stay unset.
 
-Values come from ``RSP_BUTLER_*`` environment variables, or a YAML file
-named by ``RSP_BUTLER_CONFIG_PATH``.
+Values come from ``RSP_BUTLER_*`` environment variables, or the YAML file(s)
+named by ``RSP_BUTLER_CONFIG_PATH`` (colon-separated; the sources and the
+start-up message are those of :mod:`rsp_platform.settings`).
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    YamlConfigSettingsSource,
-)
+from pydantic import AnyHttpUrl, Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
+from rsp_platform.settings import ConfigurationError, PlatformSettings, load_settings
 
 __all__ = ["CONFIG_PATH_ENV", "Config", "ConfigurationError", "load_config"]
 
 CONFIG_PATH_ENV = "RSP_BUTLER_CONFIG_PATH"
-"""Environment variable naming the YAML configuration file."""
+"""Environment variable naming the YAML configuration file(s)."""
 
 
-class ConfigurationError(RuntimeError):
-    """The configuration is invalid; the message lists every problem."""
-
-
-class Config(BaseSettings):
+class Config(PlatformSettings):
     """Signed download URLs for repositories on local disk."""
 
     model_config = SettingsConfigDict(
         env_prefix="RSP_BUTLER_", extra="forbid", validate_default=True
     )
+    config_path_env = CONFIG_PATH_ENV
 
     files_url: Annotated[
         AnyHttpUrl | None,
@@ -71,21 +63,6 @@ class Config(BaseSettings):
         """Whether local files are handed out as signed URLs."""
         return self.files_url is not None
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003
-        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        path = os.environ.get(CONFIG_PATH_ENV)
-        if path:
-            sources.append(YamlConfigSettingsSource(settings_cls, Path(path)))
-        return tuple(sources)
-
 
 def load_config() -> Config:
     """Load and validate the configuration, failing with a readable message.
@@ -93,16 +70,7 @@ def load_config() -> Config:
     Raises
     ------
     ConfigurationError
-        Listing every invalid field and why.
+        Listing every invalid field and why, or naming a missing file of
+        ``RSP_BUTLER_CONFIG_PATH``.
     """
-    try:
-        return Config()
-    except ValidationError as e:
-        lines = [
-            f"  {'.'.join(str(p) for p in err['loc']) or '(configuration)'}: "
-            f"{err['msg']}"
-            for err in e.errors()
-        ]
-        raise ConfigurationError(
-            "invalid Butler server configuration:\n" + "\n".join(lines)
-        ) from None
+    return load_settings(Config, "Butler server configuration")
