@@ -2,7 +2,8 @@
 
 Registered when the operator imports :mod:`rsp_operator.handlers`:
 
-- start-up and clean-up of the ServiceToken resources (``memo.service_tokens``);
+- start-up and clean-up of the ServiceToken resources (``memo["service_tokens"]``,
+  a :class:`~rsp_operator.tokens.factory.ServiceTokenContext`);
 - create, spec update and resume: reconcile at once;
 - a timer every :data:`TIMER_TICK` seconds that reconciles each ServiceToken
   when its check is due (``token_check_interval`` of the settings, or sooner
@@ -23,7 +24,7 @@ from typing import Any
 import kopf
 
 from .. import GROUP, VERSION
-from ..config import load_operator_settings
+from ..config import OperatorSettings, load_operator_settings
 from ..tokens.errors import PermanentTokenError, TemporaryTokenError
 from ..tokens.factory import ServiceTokenContext
 from ..tokens.models import PLURAL, ServiceTokenRef, TokenOutcome
@@ -50,7 +51,7 @@ DELETE_BACKOFF = 30.0
 
 
 def _context(memo: Any) -> ServiceTokenContext:
-    context = getattr(memo, "service_tokens", None)
+    context = memo.get("service_tokens")
     if not isinstance(context, ServiceTokenContext):
         raise kopf.TemporaryError("ServiceToken handling is not started yet", delay=10)
     return context
@@ -73,12 +74,16 @@ async def _reconcile(context: ServiceTokenContext, body: Mapping[str, Any]) -> N
 
 @kopf.on.startup()
 async def start_service_tokens(memo: Any, **_: Any) -> None:
-    memo.service_tokens = await ServiceTokenContext.create(load_operator_settings())
+    # The CLI puts the validated settings in the memo; load them otherwise.
+    settings = memo.get("settings")
+    if not isinstance(settings, OperatorSettings):
+        settings = load_operator_settings()
+    memo["service_tokens"] = await ServiceTokenContext.create(settings)
 
 
 @kopf.on.cleanup()
 async def stop_service_tokens(memo: Any, **_: Any) -> None:
-    context = getattr(memo, "service_tokens", None)
+    context = memo.get("service_tokens")
     if isinstance(context, ServiceTokenContext):
         await context.aclose()
 

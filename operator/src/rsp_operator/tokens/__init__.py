@@ -1,0 +1,1 @@
+"""ServiceToken: a Secret holding a gateway service token for a ``bot-*`` user."""

@@ -1,0 +1,208 @@
+"""ServiceToken against the real gateway: create, keep, replace, delete."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from optest.token_fixtures import TokenHarness
+from optest.token_kube import secret_token
+from rsp_operator import GROUP, VERSION
+from structlog.testing import capture_logs
+
+SPEC = {
+    "username": "bot-tap-checker",
+    "scopes": ["read:tap", "exec:notebook"],
+    "secretLabels": {"app": "tap-checker"},
+    "secretAnnotations": {"example.org/purpose": "monitoring"},
+}
+
+
+async def test_create_makes_secret_with_valid_token(
+    token_harness: TokenHarness,
+) -> None:
+    h = token_harness
+    created = await h.create("tap-checker", SPEC)
+
+    await h.reconcile("tap-checker")
+
+    secret = await h.secret("tap-checker")
+    assert secret is not None
+    token = secret_token(secret)
+    info = await h.gateway.token_info(token)
+    assert info is not None
+    assert info["username"] == "bot-tap-checker"
+    assert info["token_type"] == "service"
+    assert sorted(info["scopes"]) == ["exec:notebook", "read:tap"]
+    assert info.get("expires") is None
+    # The Secret belongs to the ServiceToken: Kubernetes deletes it with it.
+    refs = secret.metadata.owner_references
+    assert len(refs) == 1
+    assert refs[0].api_version == f"{GROUP}/{VERSION}"
+    assert refs[0].kind == "ServiceToken"
+    assert refs[0].name == "tap-checker"
+    assert refs[0].uid == created["metadata"]["uid"]
+    assert refs[0].controller is True
+    assert secret.metadata.labels == {
+        "app": "tap-checker",
+        "app.kubernetes.io/managed-by": "rsp-operator",
+    }
+    assert secret.metadata.annotations == {"example.org/purpose": "monitoring"}
+    assert secret.type == "Opaque"
+    assert set(secret.data) == {"token"}
+
+    status = await h.status("tap-checker")
+    assert status["tokenKey"] == info["token"]
+    assert status["observedGeneration"] == 1
+    assert "expires" not in status
+    assert datetime.fromisoformat(status["rotated"]) <= datetime.now(UTC)
+    ready = await h.ready("tap-checker")
+    assert ready["status"] == "True"
+    assert ready["reason"] == "TokenValid"
+    assert info["token"] in ready["message"]
+    assert ready["observedGeneration"] == 1
+    events = await h.events("tap-checker")
+    assert [(e.reason, e.type) for e in events] == [("TokenCreated", "Normal")]
+    assert events[0].involved_object.uid == created["metadata"]["uid"]
+    assert token not in events[0].message
+    assert len(await h.gateway.tokens_of("bot-tap-checker")) == 1
+
+
+async def test_second_reconcile_changes_nothing(token_harness: TokenHarness) -> None:
+    h = token_harness
+    await h.create("tap-checker", SPEC)
+    await h.reconcile("tap-checker")
+    secret = await h.secret("tap-checker")
+    assert secret is not None
+    token = secret_token(secret)
+    status = await h.status("tap-checker")
+    h.recorder.clear()
+
+    await h.reconcile("tap-checker")
+    await h.reconcile("tap-checker")
+
+    assert h.recorder.writes() == []
+    after = await h.secret("tap-checker")
+    assert after is not None
+    assert secret_token(after) == token
+    assert await h.status("tap-checker") == status
+    assert len(await h.gateway.tokens_of("bot-tap-checker")) == 1
+    assert len(await h.events("tap-checker")) == 1
+
+
+async def test_token_revoked_at_gateway_is_replaced(
+    token_harness: TokenHarness,
+) -> None:
+    h = token_harness
+    await h.create("tap-checker", SPEC)
+    await h.reconcile("tap-checker")
+    old_key = (await h.status("tap-checker"))["tokenKey"]
+    await h.gateway.revoke("bot-tap-checker", old_key)
+
+    await h.reconcile("tap-checker")
+
+    secret = await h.secret("tap-checker")
+    assert secret is not None
+    info = await h.gateway.token_info(secret_token(secret))
+    assert info is not None
+    assert info["token"] != old_key
+    assert (await h.status("tap-checker"))["tokenKey"] == info["token"]
+    assert "pendingRevocations" not in await h.status("tap-checker")
+    assert (await h.ready("tap-checker"))["status"] == "True"
+    events = await h.events("tap-checker")
+    assert events[-1].reason == "TokenReplaced"
+    assert "revoked or expired" in events[-1].message
+    assert [t["token"] for t in await h.gateway.tokens_of("bot-tap-checker")] == [
+        info["token"]
+    ]
+
+
+async def test_changed_scopes_replace_token_and_revoke_old(
+    token_harness: TokenHarness,
+) -> None:
+    h = token_harness
+    await h.create("tap-checker", SPEC)
+    await h.reconcile("tap-checker")
+    first = await h.secret("tap-checker")
+    assert first is not None
+    old_token = secret_token(first)
+
+    await h.set_spec("tap-checker", {**SPEC, "scopes": ["read:tap", "read:image"]})
+    await h.reconcile("tap-checker")
+
+    secret = await h.secret("tap-checker")
+    assert secret is not None
+    info = await h.gateway.token_info(secret_token(secret))
+    assert info is not None
+    assert sorted(info["scopes"]) == ["read:image", "read:tap"]
+    # The old token stops working once the Secret holds the new one.
+    assert await h.gateway.token_info(old_token) is None
+    assert len(await h.gateway.tokens_of("bot-tap-checker")) == 1
+    status = await h.status("tap-checker")
+    assert status["observedGeneration"] == 2
+    assert (await h.ready("tap-checker"))["observedGeneration"] == 2
+    assert "scopes changed" in (await h.events("tap-checker"))[-1].message
+
+
+async def test_changed_labels_update_secret_only(token_harness: TokenHarness) -> None:
+    h = token_harness
+    await h.create("tap-checker", SPEC)
+    await h.reconcile("tap-checker")
+    first = await h.secret("tap-checker")
+    assert first is not None
+    token = secret_token(first)
+    h.recorder.clear()
+
+    await h.set_spec("tap-checker", {**SPEC, "secretLabels": {"team": "sqre"}})
+    h.recorder.clear()
+    await h.reconcile("tap-checker")
+
+    secret = await h.secret("tap-checker")
+    assert secret is not None
+    assert secret_token(secret) == token
+    assert secret.metadata.labels == {
+        "team": "sqre",
+        "app.kubernetes.io/managed-by": "rsp-operator",
+    }
+    # The Secret and the generation in the status; no new token.
+    assert h.recorder.writes() == [
+        "replace_namespaced_secret",
+        "patch_namespaced_custom_object_status",
+    ]
+    assert len(await h.gateway.tokens_of("bot-tap-checker")) == 1
+
+
+async def test_delete_revokes_token(token_harness: TokenHarness) -> None:
+    h = token_harness
+    await h.create("tap-checker", SPEC)
+    await h.reconcile("tap-checker")
+    secret = await h.secret("tap-checker")
+    assert secret is not None
+    token = secret_token(secret)
+
+    await h.delete("tap-checker")
+
+    assert await h.gateway.token_info(token) is None
+    assert await h.gateway.tokens_of("bot-tap-checker") == []
+    # The Secret is the garbage collector's: owned by the ServiceToken.
+    assert secret.metadata.owner_references[0].kind == "ServiceToken"
+    # Deleting again (kopf retrying) is harmless.
+    await h.delete("tap-checker")
+
+
+async def test_never_logs_token(token_harness: TokenHarness) -> None:
+    h = token_harness
+    await h.create("tap-checker", {**SPEC, "lifetime": "P1D"})
+    with capture_logs() as logs:
+        await h.reconcile("tap-checker")
+        key = (await h.status("tap-checker"))["tokenKey"]
+        await h.gateway.revoke("bot-tap-checker", key)
+        await h.reconcile("tap-checker")
+        await h.delete("tap-checker")
+    secret = await h.secret("tap-checker")
+    assert secret is not None
+    secret_part = secret_token(secret).split(".", 1)[1]
+    operator_logs = [e for e in logs if "servicetoken" in e]
+    assert operator_logs
+    assert all(secret_part not in repr(e) for e in logs)
+    events = await h.events("tap-checker")
+    assert all(secret_part not in (e.message or "") for e in events)
