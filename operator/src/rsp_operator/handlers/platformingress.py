@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
@@ -11,15 +12,23 @@ from ..ingress.factory import IngressFactory
 from ..ingress.model import PLURAL
 from ..ingress.status import status_changes
 
-__all__ = ["reconcile_platform_ingress"]
+__all__ = ["on_platform_ingress", "reconcile_platform_ingress"]
 
 
-@kopf.on.resume(GROUP, VERSION, PLURAL)
-@kopf.on.create(GROUP, VERSION, PLURAL)
-@kopf.on.update(GROUP, VERSION, PLURAL)
 async def reconcile_platform_ingress(
-    body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any
+    body: Mapping[str, Any], patch: kopf.Patch, memo: kopf.Memo
 ) -> None:
+    """Reconcile one resource; its status goes into ``patch``.
+
+    Raises
+    ------
+    kopf.PermanentError
+        For a resource that only a change of its own can fix (kopf does not
+        retry it).
+    kopf.TemporaryError
+        For a failure that may pass (API error, a name held by another
+        object), with the delay before the retry.
+    """
     factory: IngressFactory = memo["ingress_factory"]
     outcome = await factory.create_service().reconcile_body(body)
     for key, value in status_changes(body.get("status"), outcome.status).items():
@@ -29,3 +38,12 @@ async def reconcile_platform_ingress(
     if outcome.permanent:
         raise kopf.PermanentError(outcome.error)
     raise kopf.TemporaryError(outcome.error, delay=outcome.retry_after or 15.0)
+
+
+@kopf.on.resume(GROUP, VERSION, PLURAL)
+@kopf.on.create(GROUP, VERSION, PLURAL)
+@kopf.on.update(GROUP, VERSION, PLURAL)
+async def on_platform_ingress(
+    body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any
+) -> None:
+    await reconcile_platform_ingress(body, patch, memo)
