@@ -59,3 +59,19 @@ def test_wrong_settings_are_refused_with_their_name(
 def test_the_hub_route_guarantees_the_default_lab_age() -> None:
     settings = load_settings()
     assert settings.max_lab_age + settings.cull_every <= HUB_MINIMUM_LIFETIME
+
+
+def test_every_problem_is_one_line_of_one_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(CONFIG_PATH_ENV, raising=False)
+    with pytest.raises(SettingsError) as error:
+        load_settings(mode="docker", cull_every=1)
+    message = str(error.value)
+    assert message.startswith("invalid notebooks settings:\n")
+    assert "\n  mode: " in message
+    assert "\n  cull_every: " in message
+
+    monkeypatch.setenv(CONFIG_PATH_ENV, str(tmp_path / "absent.yaml"))
+    with pytest.raises(SettingsError, match=rf"{CONFIG_PATH_ENV}.*absent\.yaml"):
+        load_settings()

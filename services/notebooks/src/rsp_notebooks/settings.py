@@ -10,19 +10,15 @@ message naming it.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    YamlConfigSettingsSource,
-)
+from pydantic import Field, model_validator
+from pydantic_settings import SettingsConfigDict
 from rsp_platform.routes import ROUTE_TABLE
+from rsp_platform.settings import ConfigurationError, PlatformSettings
+from rsp_platform.settings import load_settings as load_platform_settings
 
 from .options import ImageCatalog, SizeCatalog
 from .spawning import DEFAULT_IMAGES, DEFAULT_SIZES
@@ -36,7 +32,7 @@ __all__ = [
 ]
 
 CONFIG_PATH_ENV = "RSP_NOTEBOOKS_CONFIG_PATH"
-"""Environment variable naming the YAML settings file."""
+"""Environment variable naming the YAML settings files (colon-separated)."""
 
 
 def _hub_minimum_lifetime() -> int:
@@ -48,16 +44,17 @@ HUB_MINIMUM_LIFETIME = _hub_minimum_lifetime()
 """Seconds the ingress guarantees the hub's notebook tokens still live."""
 
 
-class SettingsError(RuntimeError):
-    """The hub's settings are invalid; the message lists every problem."""
+SettingsError = ConfigurationError
+"""The hub's settings are invalid; the message lists every problem."""
 
 
-class HubSettings(BaseSettings):
+class HubSettings(PlatformSettings):
     """Everything ``jupyterhub_config.py`` needs."""
 
     model_config = SettingsConfigDict(
         env_prefix="RSP_NOTEBOOKS_", extra="forbid", env_nested_delimiter="__"
     )
+    config_path_env = CONFIG_PATH_ENV
 
     mode: Annotated[
         Literal["kubernetes", "local"],
@@ -83,8 +80,11 @@ class HubSettings(BaseSettings):
     )
     proxy_command: Annotated[
         list[str],
-        Field(description="Command of configurable-http-proxy; empty: run apart"),
-    ] = []
+        Field(
+            default_factory=list,
+            description="Command of configurable-http-proxy; empty: run apart",
+        ),
+    ]
     db_url: Annotated[
         str, Field(description="JupyterHub's database (PostgreSQL in production)")
     ] = "sqlite:///jupyterhub.sqlite"
@@ -127,22 +127,6 @@ class HubSettings(BaseSettings):
     ] = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003
-        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Init arguments, then environment, then the YAML file."""
-        paths = [p for p in os.environ.get(CONFIG_PATH_ENV, "").split(":") if p]
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if paths:
-            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=paths))
-        return tuple(sources)
-
     @model_validator(mode="after")
     def _check(self) -> Self:
         ImageCatalog.from_config(self.images)
@@ -180,18 +164,12 @@ class HubSettings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> HubSettings:
-    """The hub's settings (YAML file, environment, then ``overrides``).
+    """The hub's settings (YAML files, environment, then ``overrides``).
 
     Raises
     ------
     SettingsError
-        With every problem of the settings.
+        With every problem of the settings, or naming a missing file of
+        ``RSP_NOTEBOOKS_CONFIG_PATH``.
     """
-    try:
-        return HubSettings(**overrides)
-    except ValidationError as e:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
-            for err in e.errors()
-        )
-        raise SettingsError(f"invalid notebooks settings: {problems}") from None
+    return load_platform_settings(HubSettings, "notebooks settings", **overrides)
