@@ -99,6 +99,6 @@ cull_every: {{ .Values.config.cullEvery }}
 discovery_url: {{ .Values.config.discoveryUrl | quote }}
 butler_repository_index: {{ .Values.config.butlerRepositoryIndex | quote }}
 home_size: {{ .Values.config.homeSize | quote }}
-home_storage_class: {{ .Values.config.homeStorageClass | quote }}
+home_storage_class: {{ ternary .Values.filestore.storageClassName .Values.config.homeStorageClass .Values.filestore.enabled | quote }}
 log_level: {{ .Values.config.logLevel | quote }}
 {{- end }}
