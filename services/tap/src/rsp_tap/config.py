@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -215,6 +216,24 @@ class Config(PlatformSettings):
     def service_url(self) -> str:
         """Absolute URL of the TAP service, ``<base>/api/tap``."""
         return str(self.base_url).rstrip("/") + PATH_PREFIX
+
+    upload_url_allow_private_networks: Annotated[
+        bool,
+        Field(
+            description=(
+                "Fetch uploads by URL from loopback, private and link-local"
+                " addresses too (tests and local development only; cloud"
+                " metadata services stay refused)"
+            )
+        ),
+    ] = False
+
+    @field_validator("upload_url_allow_private_networks")
+    @classmethod
+    def _private_uploads_only_locally(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("environment") != "local":
+            raise ValueError("allowed only when environment is 'local'")
+        return value
 
 
 def load_config() -> Config:

@@ -24,6 +24,7 @@ __all__ = [
     "TapError",
     "UploadError",
     "UploadTooLargeError",
+    "UploadUrlRefusedError",
     "UsageError",
 ]
 
@@ -88,6 +89,11 @@ class UploadTooLargeError(UploadError):
     """An uploaded table is over the configured size or row limit."""
 
     status_code = 413
+
+
+class UploadUrlRefusedError(UploadError):
+    """An upload URL reaches an address the service does not fetch from
+    (loopback, private, link-local, a metadata service: no SSRF)."""
 
 
 class BackendUnavailableError(TapError):

@@ -172,6 +172,7 @@ def _query_service(  # noqa: PLR0917 (one private builder)
         max_rows=config.upload_max_rows,
         max_tables=config.upload_max_tables,
         url_timeout=config.upload_url_timeout,
+        allow_private_networks=config.upload_url_allow_private_networks,
     )
     return QueryService(
         schema=schema,

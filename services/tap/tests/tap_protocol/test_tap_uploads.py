@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
@@ -243,7 +243,10 @@ def table_server() -> Iterator[str]:
     _Handler.routes = {
         "/t.xml": (200, votable_bytes(), {"Content-Type": "text/xml"}),
         "/big.xml": (200, votable_bytes(2000), {"Content-Type": "text/xml"}),
+        "/hop.xml": (302, b"", {"Location": "/t.xml"}),
         "/moved.xml": (302, b"", {"Location": "http://169.254.169.254/"}),
+        "/file.xml": (301, b"", {"Location": "file:///etc/passwd"}),
+        "/loop.xml": (302, b"", {"Location": "/loop.xml"}),
     }
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -253,27 +256,54 @@ def table_server() -> Iterator[str]:
     server.server_close()
 
 
-async def test_upload_by_url(client: AsyncClient, table_server: str) -> None:
-    params = {"LANG": "ADQL", "QUERY": "SELECT id, label FROM TAP_UPLOAD.remote"}
-    response = await client.get(
-        f"{TAP}/sync", params={**params, "UPLOAD": f"remote,{table_server}/t.xml"}
+@pytest.fixture
+async def local_client(
+    make_config: Callable[..., Config],
+    catalog_schema: CatalogSchema,
+    backend: FakeBackend,
+) -> AsyncIterator[AsyncClient]:
+    """A client of an app that may fetch uploads from loopback (tests, local)."""
+    app = create_app(
+        make_config(upload_url_allow_private_networks=True),
+        schema=catalog_schema,
+        backend=backend,
     )
-    assert response.status_code == 200, response.text
-    table = read_votable(response.content).get_first_table()
-    assert list(table.array["label"]) == ["star 0", "star 1", "star 2"]
+    async with (
+        LifespanManager(app),
+        AsyncClient(
+            transport=ASGITransport(app=app),
+            base_url=BASE_URL,
+            headers={"X-Auth-Request-User": "alice"},
+        ) as client,
+    ):
+        yield client
+
+
+async def test_upload_by_url(local_client: AsyncClient, table_server: str) -> None:
+    client = local_client
+    params = {"LANG": "ADQL", "QUERY": "SELECT id, label FROM TAP_UPLOAD.remote"}
+    for path in ("/t.xml", "/hop.xml"):
+        response = await client.get(
+            f"{TAP}/sync", params={**params, "UPLOAD": f"remote,{table_server}{path}"}
+        )
+        assert response.status_code == 200, response.text
+        table = read_votable(response.content).get_first_table()
+        assert list(table.array["label"]) == ["star 0", "star 1", "star 2"]
     job_id = await create_job(
         client, **params, UPLOAD=f"remote,{table_server}/t.xml", PHASE="RUN"
     )
     await wait_for_phase(client, job_id, "COMPLETED")
-    response = await client.get(
-        f"{TAP}/sync", params={**params, "UPLOAD": f"remote,{table_server}/moved.xml"}
-    )
-    assert response.status_code == 400
-    assert "HTTP 302 (redirects are not followed)" in error_message(response.content)
-    response = await client.get(
-        f"{TAP}/sync", params={**params, "UPLOAD": f"remote,{table_server}/none.xml"}
-    )
-    assert response.status_code == 400
+    for path, message in (
+        ("/moved.xml", "169.254.169.254, which is a cloud metadata service"),
+        ("/file.xml", "is not an http or https URL"),
+        ("/loop.xml", "redirects more than 5 times"),
+        ("/none.xml", "answered HTTP 404"),
+    ):
+        response = await client.get(
+            f"{TAP}/sync", params={**params, "UPLOAD": f"remote,{table_server}{path}"}
+        )
+        assert response.status_code == 400, path
+        assert message in error_message(response.content), path
     response = await client.get(
         f"{TAP}/sync", params={**params, "UPLOAD": "remote,http://127.0.0.1:1/t.xml"}
     )
@@ -288,7 +318,9 @@ async def test_upload_by_url_is_bounded(
     table_server: str,
 ) -> None:
     app = create_app(
-        make_config(upload_max_bytes=10_000), schema=catalog_schema, backend=backend
+        make_config(upload_max_bytes=10_000, upload_url_allow_private_networks=True),
+        schema=catalog_schema,
+        backend=backend,
     )
     async with (
         LifespanManager(app),

@@ -3,8 +3,8 @@
 Each uploaded VOTable becomes an :class:`UploadTable` named
 ``TAP_UPLOAD.<name>`` with columns typed as the catalog's are, so the
 translator can join it with the catalogs. Size, row and time limits bound
-what one query may upload; URLs are fetched without following redirects
-and only over HTTP(S).
+what one query may upload; URLs are fetched only over HTTP(S) and only from
+public addresses, redirects included (:mod:`rsp_tap.storage.remote`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import numpy as np
 from ..exceptions import UploadError, UploadTooLargeError
 from ..models.query import UploadTable
 from ..models.schema import CatalogColumn, CatalogTable, VOTableDatatype
+from ..storage.remote import fetch_public_url
 
 __all__ = [
     "UPLOAD_SCHEMA",
@@ -75,6 +76,8 @@ class UploadLimits:
     max_rows: int
     max_tables: int
     url_timeout: timedelta
+    allow_private_networks: bool = False
+    """Fetch URLs on loopback, private and link-local addresses (tests, local)."""
 
 
 def parse_upload_parameter(
@@ -259,43 +262,26 @@ class UploadService:
             )
 
     async def fetch(self, source: UploadSource) -> bytes:
-        """The content of a table uploaded by URL (no redirects, bounded).
+        """The content of a table uploaded by URL, from public addresses only.
 
         Raises
         ------
+        UploadUrlRefusedError
+            If the URL, or a redirect, reaches a loopback, private,
+            link-local or metadata address (see :mod:`rsp_tap.storage.remote`).
         UploadError
             If the URL cannot be fetched.
         UploadTooLargeError
             If the content is over the size limit.
         """
-        timeout = self._limits.url_timeout.total_seconds()
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            async with asyncio.timeout(timeout):
-                async with self._http.stream(
-                    "GET", source.uri, follow_redirects=False, timeout=timeout
-                ) as response:
-                    if response.status_code != 200:
-                        raise UploadError(
-                            f"Upload {source.name!r}: fetching {source.uri[:200]}"
-                            f" answered HTTP {response.status_code}"
-                            " (redirects are not followed)"
-                        )
-                    async for chunk in response.aiter_bytes():
-                        size += len(chunk)
-                        self.check_size(source.name, size)
-                        chunks.append(chunk)
-        except TimeoutError:
-            raise UploadError(
-                f"Upload {source.name!r}: fetching the URL took longer than"
-                f" {timeout:g} s"
-            ) from None
-        except httpx.HTTPError as e:
-            raise UploadError(
-                f"Upload {source.name!r}: cannot fetch {source.uri[:200]}: {e}"
-            ) from None
-        return b"".join(chunks)
+        return await fetch_public_url(
+            self._http,
+            source.name,
+            source.uri,
+            max_bytes=self._limits.max_bytes,
+            timeout=self._limits.url_timeout.total_seconds(),
+            allow_private=self._limits.allow_private_networks,
+        )
 
     async def load(
         self, sources: Sequence[UploadSource], inline: Mapping[str, bytes]
