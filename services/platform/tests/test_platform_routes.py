@@ -23,6 +23,8 @@ from rsp_platform.routes import (
     auth_query,
     auth_url,
     describe_route,
+    platform_ingress_entry,
+    platform_ingress_spec,
 )
 from rsp_platform.scopes import KNOWN_SCOPES
 
@@ -340,3 +342,98 @@ def test_cli_routes_unknown_service() -> None:
     result = CliRunner().invoke(main, ["routes", "--service", "nope"])
     assert result.exit_code == 2
     assert "unknown service 'nope'" in result.output
+
+
+def test_platform_ingress_spec_keeps_anonymous_paths_on_the_route() -> None:
+    tap = next(r for r in ROUTE_TABLE.routes if r.name == "tap")
+    assert platform_ingress_spec(ROUTE_TABLE, tap) == {
+        "description": "TAP 1.1 catalog queries",
+        "path": "/api/tap",
+        "match": "prefix",
+        "backend": {"service": "tap", "port": 8080},
+        "access": "scopes",
+        "scopes": ["read:tap"],
+        "delegateTo": "tap",
+        "delegateScopes": ["read:tap"],
+        "authType": "basic",
+        "anonymousPaths": ["availability", "capabilities"],
+    }
+
+
+def test_platform_ingress_spec_states_match_and_access_only_of_the_defaults() -> None:
+    login = next(r for r in ROUTE_TABLE.routes if r.name == "gateway-login")
+    spec = platform_ingress_spec(
+        ROUTE_TABLE, login, host="data.lsst.cloud", tls_secret_name="tls"
+    )
+    assert spec == {
+        "description": login.description,
+        "path": "/login",
+        "match": "prefix",
+        "backend": {"service": "gateway", "port": 8080},
+        "access": "service",
+        "host": "data.lsst.cloud",
+        "tlsSecretName": "tls",
+    }
+    hub = next(r for r in ROUTE_TABLE.routes if r.name == "nublado-hub")
+    hub_spec = platform_ingress_spec(ROUTE_TABLE, hub)
+    assert hub_spec["backend"] == {"service": "proxy-public", "port": 80}
+    assert {k: hub_spec[k] for k in ("notebook", "loginRedirect", "websocket")} == {
+        "notebook": True,
+        "loginRedirect": True,
+        "websocket": True,
+    }
+    assert hub_spec["minimumLifetime"] == hub.minimum_lifetime
+    assert "satisfy" not in hub_spec
+    assert "delegateTo" not in hub_spec
+
+
+def test_every_spec_field_is_a_route_field_by_its_alias() -> None:
+    aliases = {f.alias for f in Route.model_fields.values()}
+    for route in ROUTE_TABLE.routed(ALL, expand=False):
+        if route.internal:
+            continue
+        spec = platform_ingress_spec(ROUTE_TABLE, route, host="h", tls_secret_name="s")
+        assert set(spec) - {"backend", "host", "tlsSecretName"} <= aliases
+        rebuilt = Route.model_validate(
+            {
+                "name": route.name,
+                "service": route.service,
+                **{k: v for k, v in spec.items() if k in aliases},
+            }
+        )
+        assert rebuilt == route
+
+
+def test_internal_routes_have_no_platform_ingress() -> None:
+    internal = next(r for r in ROUTE_TABLE.routes if r.name == "gateway-ingress")
+    with pytest.raises(RouteTableError, match="internal: never routed from outside"):
+        platform_ingress_spec(ROUTE_TABLE, internal)
+
+
+def test_cli_platformingress_for_a_service() -> None:
+    result = CliRunner().invoke(
+        main, ["routes", "--service", "gateway", "--format", "platformingress"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("# Generated from the platform's route table")
+    entries = yaml.safe_load(result.output)
+    declared = [r for r in ROUTE_TABLE.routes if r.service == "gateway"]
+    assert [e["name"] for e in entries] == [r.name for r in declared if not r.internal]
+    assert "gateway-ingress" in {r.name for r in declared}
+    assert entries == [
+        platform_ingress_entry(ROUTE_TABLE, r) for r in declared if not r.internal
+    ]
+
+
+def test_cli_platformingress_does_not_expand_anonymous_paths() -> None:
+    result = CliRunner().invoke(
+        main, ["routes", "--all", "--format", "platformingress"]
+    )
+    assert result.exit_code == 0, result.output
+    entries = {e["name"]: e for e in yaml.safe_load(result.output)}
+    assert "tap-availability" not in entries
+    assert entries["tap"]["spec"]["anonymousPaths"] == ["availability", "capabilities"]
+    assert entries["portal"]["service"] == "portal"
+    assert not any(e["spec"]["path"].startswith("/ingress") for e in entries.values())
+    enabled = CliRunner().invoke(main, ["routes", "--format", "platformingress"])
+    assert "portal" not in {e["name"] for e in yaml.safe_load(enabled.output)}

@@ -25,9 +25,16 @@ from .routes import (
     RouteTableError,
     auth_url,
     describe_route,
+    platform_ingress_entry,
 )
 
 __all__ = ["main"]
+
+
+_PLATFORM_INGRESS_HEADER = (
+    "# Generated from the platform's route table (rsp_platform.routes) by\n"
+    "# `rsp-platform routes --service NAME --format platformingress`: do not edit.\n"
+)
 
 
 @click.group()
@@ -51,9 +58,14 @@ def main() -> None:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["table", "yaml", "json"]),
+    type=click.Choice(["table", "yaml", "json", "platformingress"]),
     default="table",
     show_default=True,
+    help=(
+        "yaml/json: each route with its auth URL and ingress-nginx annotations;"
+        " platformingress: the PlatformIngress specs the charts vendor (as"
+        " declared, anonymous sub-paths not expanded, internal routes left out)."
+    ),
 )
 @click.option(
     "--gateway-url",
@@ -69,15 +81,25 @@ def routes(
     gateway_url: str,
 ) -> None:
     """Print the route table (the source of every ingress)."""
+    expand = output_format != "platformingress"
     if service_name is not None:
         try:
-            selected = ROUTE_TABLE.for_service(service_name)
+            selected = ROUTE_TABLE.for_service(service_name, expand=expand)
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="--service") from None
     elif all_services:
-        selected = ROUTE_TABLE.routed({s.name for s in ROUTE_TABLE.services})
+        selected = ROUTE_TABLE.routed(
+            {s.name for s in ROUTE_TABLE.services}, expand=expand
+        )
     else:
-        selected = ROUTE_TABLE.routed(ENABLED_SERVICES)
+        selected = ROUTE_TABLE.routed(ENABLED_SERVICES, expand=expand)
+    if output_format == "platformingress":
+        entries = [
+            platform_ingress_entry(ROUTE_TABLE, r) for r in selected if not r.internal
+        ]
+        click.echo(_PLATFORM_INGRESS_HEADER, nl=False)
+        click.echo(yaml.safe_dump(entries, sort_keys=False), nl=False)
+        return
     if output_format == "table":
         for route in selected:
             target = auth_url(route, "") or route.access.value

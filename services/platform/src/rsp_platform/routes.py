@@ -3,7 +3,10 @@
 This is the one declaration of the routes that ``platform.md`` describes. The
 local ingress (nginx, see :mod:`rsp_platform.nginx`) and the Kubernetes
 ingresses of the charts (``rsp-platform routes --format yaml``) are both
-rendered from it, so a route changes here or nowhere.
+rendered from it, so a route changes here or nowhere. In Kubernetes the
+charts declare each route as a ``PlatformIngress`` resource
+(:func:`platform_ingress_spec`, ``rsp-platform routes --format
+platformingress``), which the platform's operator turns into ingress objects.
 
 Each route says how the ingress admits a request (its :class:`Access`):
 
@@ -47,6 +50,8 @@ __all__ = [
     "AUTH_RESPONSE_HEADERS",
     "DEFAULT_GATEWAY_URL",
     "ENABLED_SERVICES",
+    "PLATFORM_INGRESS_API_VERSION",
+    "PLATFORM_INGRESS_KIND",
     "ROUTE_TABLE",
     "Access",
     "AuthType",
@@ -61,6 +66,8 @@ __all__ = [
     "auth_url",
     "describe_route",
     "ingress_annotations",
+    "platform_ingress_entry",
+    "platform_ingress_spec",
 ]
 
 AUTH_RESPONSE_HEADERS: tuple[str, ...] = (
@@ -156,6 +163,90 @@ def describe_route(
     data["authUrl"] = auth_url(route, gateway_url)
     data["annotations"] = ingress_annotations(route, gateway_url)
     return data
+
+
+PLATFORM_INGRESS_API_VERSION = "science-platform.dev/v1alpha1"
+"""``apiVersion`` of ``PlatformIngress`` (CRD in ``charts/operator/crds``)."""
+
+PLATFORM_INGRESS_KIND = "PlatformIngress"
+"""``kind`` of the custom resource that declares one route in Kubernetes."""
+
+
+_STATED_FIELDS = {"description", "path", "match", "access"}
+"""Route fields that every ``PlatformIngress`` spec states, default or not."""
+
+
+def platform_ingress_spec(
+    table: RouteTable,
+    route: Route,
+    *,
+    host: str | None = None,
+    tls_secret_name: str | None = None,
+) -> dict[str, Any]:
+    """The ``spec`` of the ``PlatformIngress`` resource that declares a route.
+
+    The fields are the route's own under their camelCase names, which the
+    CRD mirrors with the same defaults; a field at its default is left out,
+    except ``match`` and ``access``, which every spec states. Anonymous
+    sub-paths stay on the route as ``anonymousPaths``: the operator expands
+    them. The backend is the route's service as the route table places it
+    in the cluster (a chart may name its own Service instead).
+
+    Parameters
+    ----------
+    table
+        The route table that declares the route's service.
+    route
+        The route.
+    host
+        Host name of the route; left out (the operator's host) if not given.
+    tls_secret_name
+        Secret with the host's certificate; left out if not given.
+
+    Raises
+    ------
+    RouteTableError
+        If the route is internal: it is never routed from outside, so no
+        resource may declare it.
+    """
+    if route.internal:
+        raise RouteTableError(
+            f"route {route.name} ({route.path}) is internal: never routed from outside"
+        )
+    upstream = table.service(route.service).upstream
+    stated = route.model_dump(by_alias=True, mode="json", include=_STATED_FIELDS)
+    changed = route.model_dump(
+        by_alias=True,
+        mode="json",
+        exclude={"name", "service", *_STATED_FIELDS},
+        exclude_defaults=True,
+    )
+    spec: dict[str, Any] = {
+        "description": stated["description"],
+        "path": stated["path"],
+        "match": stated["match"],
+        "backend": {"service": upstream.service, "port": upstream.port},
+        "access": stated["access"],
+        **changed,
+    }
+    if host:
+        spec["host"] = host
+    if tls_secret_name:
+        spec["tlsSecretName"] = tls_secret_name
+    return spec
+
+
+def platform_ingress_entry(table: RouteTable, route: Route) -> dict[str, Any]:
+    """What a chart vendors of a route: its name, its service and its spec.
+
+    The chart makes one ``PlatformIngress`` of each entry, naming it after
+    the route and setting its own Service, host and certificate.
+    """
+    return {
+        "name": route.name,
+        "service": route.service,
+        "spec": platform_ingress_spec(table, route),
+    }
 
 
 def _upstream(

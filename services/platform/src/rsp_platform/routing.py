@@ -297,7 +297,9 @@ class RouteTable(_Frozen):
         known = ", ".join(s.name for s in self.services)
         raise RouteTableError(f"unknown service {name!r} (known: {known})")
 
-    def routed(self, enabled: Collection[str] | None = None) -> list[Route]:
+    def routed(
+        self, enabled: Collection[str] | None = None, *, expand: bool = True
+    ) -> list[Route]:
         """The routes to render, anonymous sub-paths expanded.
 
         Parameters
@@ -305,6 +307,10 @@ class RouteTable(_Frozen):
         enabled
             Names of the services that run; routes of other services are left
             out. ``None`` means the services this repository builds.
+        expand
+            Whether each anonymous sub-path becomes a route of its own (the
+            local ingress); without, routes are as declared (``PlatformIngress``
+            resources, whose operator expands them).
 
         Raises
         ------
@@ -319,18 +325,12 @@ class RouteTable(_Frozen):
             r
             for route in self.routes
             if route.service in enabled
-            for r in route.expanded()
+            for r in (route.expanded() if expand else [route])
         ]
 
-    def for_service(self, name: str) -> list[Route]:
-        """The routes (anonymous sub-paths expanded) that ``name`` serves."""
-        self.service(name)
-        return [
-            r
-            for route in self.routes
-            if route.service == name
-            for r in route.expanded()
-        ]
+    def for_service(self, name: str, *, expand: bool = True) -> list[Route]:
+        """The routes that ``name`` serves (anonymous sub-paths expanded or not)."""
+        return self.routed({name}, expand=expand)
 
     def route_for(
         self, path: str, enabled: Collection[str] | None = None
