@@ -5,29 +5,37 @@ unknown field is an error, as ``kubectl apply --validate=strict`` would say).
 Custom resources have no schema there: they go to a
 :data:`CustomResourceValidator` hook, for example one built from the charts'
 CRDs with :func:`crd_validator`, or are reported as skipped.
+:func:`assert_valid` checks the platform's own custom resources
+(``PlatformIngress``, ``ServiceToken``) against the CRDs in
+``charts/operator/crds`` unless given another hook.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema_rs
 import kubernetes_validate
+import yaml
 
-from .rendering import KubeObject
+from .rendering import CHARTS_DIR, KubeObject
 
 __all__ = [
     "BUILTIN_API_GROUPS",
     "KUBERNETES_VERSION",
+    "PLATFORM_CRDS_DIR",
     "CustomResourceValidator",
     "SchemaReport",
     "assert_valid",
     "crd_validator",
     "describe",
     "is_builtin",
+    "platform_crd_validator",
+    "platform_crds",
     "validate_objects",
 ]
 
@@ -67,6 +75,9 @@ installed as CRDs.
 
 type CustomResourceValidator = Callable[[KubeObject], list[str] | None]
 """Checks one custom resource: problems found, or ``None`` if it cannot judge it."""
+
+PLATFORM_CRDS_DIR = CHARTS_DIR / "operator" / "crds"
+"""The CRDs of the platform's own custom resources (the operator's chart)."""
 
 
 @dataclass
@@ -150,9 +161,15 @@ def assert_valid(
     version: str = KUBERNETES_VERSION,
     custom_resources: CustomResourceValidator | None = None,
 ) -> SchemaReport:
-    """Like :func:`validate_objects`, but fail with every problem listed."""
+    """Like :func:`validate_objects`, but fail with every problem listed.
+
+    Without a hook, the platform's custom resources are checked against
+    their CRDs (:func:`platform_crd_validator`); others are skipped.
+    """
     report = validate_objects(
-        objects, version=version, custom_resources=custom_resources
+        objects,
+        version=version,
+        custom_resources=custom_resources or platform_crd_validator(),
     )
     if report.problems:
         raise AssertionError(
@@ -231,3 +248,17 @@ def crd_validator(crds: Iterable[KubeObject]) -> CustomResourceValidator:
         ]
 
     return validate
+
+
+def platform_crds() -> list[KubeObject]:
+    """The CustomResourceDefinitions in :data:`PLATFORM_CRDS_DIR`."""
+    crds: list[KubeObject] = []
+    for path in sorted(PLATFORM_CRDS_DIR.glob("*.yaml")):
+        crds.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
+    return crds
+
+
+@functools.cache
+def platform_crd_validator() -> CustomResourceValidator:
+    """A hook checking the platform's custom resources against their CRDs."""
+    return crd_validator(platform_crds())

@@ -1,51 +1,33 @@
 """The data charts (discovery, butler) agree with the code they deploy.
 
-Their route files are the route table's, discovery's rendered configuration
-is valid for ``rsp_discovery`` and the Butler chart's repository index is the
-one ``rsp_platform.repositories`` defines (the same URLs discovery lists).
+Their routes are the route table's (``test_chart_routes.py`` checks the
+vendored files), discovery's rendered configuration is valid for
+``rsp_discovery`` and the Butler chart's repository index is the one
+``rsp_platform.repositories`` defines (the same URLs discovery lists).
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner
 from lsst.daf.butler.remote_butler.server._config import RepositoryConfig
 from pydantic import TypeAdapter
 from rsp_discovery.config import Config as DiscoveryConfig
 from rsp_discovery.discovery import build_discovery
-from rsp_platform.cli import main as platform_cli
 from rsp_platform.repositories import repository_index
+from rsp_platform.routes import ROUTE_TABLE
 
-from tests.charts.golden import updating
+from tests.charts.platform_ingress import platform_ingresses, spec_by_path
 from tests.charts.rendering import CHARTS_DIR, render_chart
 
 pytestmark = pytest.mark.helm
 
-ROUTE_FILES = {"discovery": "repertoire", "butler": "butler"}
-
 
 def _env(container: dict[str, Any]) -> dict[str, Any]:
     return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
-
-
-@pytest.mark.parametrize(("chart", "service"), sorted(ROUTE_FILES.items()))
-def test_route_files_are_the_route_table(chart: str, service: str) -> None:
-    result = CliRunner().invoke(
-        platform_cli, ["routes", "--service", service, "--format", "yaml"]
-    )
-    assert result.exit_code == 0, result.output
-    path: Path = CHARTS_DIR / chart / "files" / "routes.yaml"
-    if updating():
-        path.write_text(result.output)
-    assert path.read_text() == result.output, (
-        f"charts/{chart}/files/routes.yaml is stale: regenerate with UPDATE_GOLDEN=1 "
-        f"or `rsp-platform routes --service {service} --format yaml`"
-    )
 
 
 def test_discovery_configuration_is_valid_for_the_service() -> None:
@@ -63,12 +45,11 @@ def test_discovery_configuration_is_valid_for_the_service() -> None:
         str(discovery.datasets["dp01"].butler_config)
         == repository_index("https://data.example.org", ["dp01"])["dp01"]
     )
-    ingress = rendered.get("Ingress")
-    annotations = ingress["metadata"]["annotations"]
-    assert annotations["nginx.ingress.kubernetes.io/auth-url"].endswith(
-        "/ingress/anonymous"
-    )
-    assert ingress["spec"]["rules"][0]["http"]["paths"][0]["path"] == "/repertoire"
+    (route,) = platform_ingresses(rendered)
+    assert route["metadata"]["name"] == "discovery"
+    assert route["spec"]["path"] == "/repertoire"
+    assert route["spec"]["access"] == "anonymous"
+    assert route["spec"]["backend"] == {"service": "discovery", "port": 8080}
 
 
 def test_butler_index_and_server_settings() -> None:
@@ -106,24 +87,26 @@ def test_butler_index_and_server_settings() -> None:
     assert container["args"][0] == "rsp_butler.server:create_app"
 
 
-def test_butler_api_ingress_requires_read_image_and_config_files_are_anonymous() -> (
-    None
-):
+def test_butler_api_requires_read_image_and_config_files_are_anonymous() -> None:
     rendered = render_chart(CHARTS_DIR / "butler", release="butler", namespace="butler")
-    ingresses = {
-        o["spec"]["rules"][0]["http"]["paths"][0]["path"]: o["metadata"]["annotations"][
-            "nginx.ingress.kubernetes.io/auth-url"
-        ]
-        for o in rendered.objects
-        if o["kind"] == "Ingress"
-    }
-    api = ingresses["/api/butler"]
-    assert "scope=read:image" in api
-    assert "delegate_to=butler" in api
-    assert "use_authorization=true" in api
+    specs = spec_by_path(rendered)
+    assert set(specs) == {"/api/butler", "/api/butler/files"}
+    api = specs["/api/butler"]
+    assert (api["access"], api["scopes"]) == ("scopes", ["read:image"])
+    assert (api["delegateTo"], api["delegateScopes"]) == ("butler", ["read:image"])
+    # RemoteButler sends the delegated token as Authorization: Bearer.
+    assert api["useAuthorization"] is True
+    assert api["anonymousPaths"] == [
+        "configs/repositories.yaml",
+        "repo/dp01/butler.yaml",
+        "repo/dp01/butler.json",
+    ]
+    assert specs["/api/butler/files"]["access"] == "anonymous"
     for path in (
         "/api/butler/configs/repositories.yaml",
         "/api/butler/repo/dp01/butler.yaml",
-        "/api/butler/files",
+        "/api/butler/files/dp01/x.fits",
     ):
-        assert ingresses[path].endswith("/ingress/anonymous"), path
+        route = ROUTE_TABLE.route_for(path)
+        assert route is not None
+        assert route.anonymous, path

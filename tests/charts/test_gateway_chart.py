@@ -8,7 +8,6 @@ Redis). Golden files: ``UPDATE_GOLDEN=1`` rewrites them.
 from __future__ import annotations
 
 import json
-import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -17,11 +16,9 @@ import click
 import helm_python as helm
 import pytest
 import yaml
-from click.testing import CliRunner
 from rsp_gateway.cli import main as gateway_cli
 from rsp_gateway.config import DEFAULT_SCOPES, Config, GitHubConfig, load_config
 from rsp_gateway.handlers.health import HEALTH_PATH
-from rsp_platform.cli import main as platform_cli
 from rsp_platform.routes import ROUTE_TABLE
 from uvicorn.main import main as uvicorn_cli
 
@@ -32,15 +29,14 @@ from tests.charts.conventions import (
 )
 from tests.charts.gateway_values import (
     CHART,
+    GATEWAY,
     PROD_VALUES,
-    ROUTES_FILE,
     SECRET_KEYS,
-    container,
     dummy_secret,
-    pod_environment,
 )
-from tests.charts.golden import compare_golden, updating
+from tests.charts.golden import compare_golden
 from tests.charts.kubeschema import assert_valid
+from tests.charts.platform_ingress import platform_ingresses, spec_by_path
 from tests.charts.policy import assert_policy
 from tests.charts.rendering import (
     REPO_ROOT,
@@ -50,25 +46,17 @@ from tests.charts.rendering import (
     render_chart,
 )
 from tests.charts.secret_scan import find_secret_values
+from tests.charts.workloads import container, stage_pod_config
 
 pytestmark = pytest.mark.helm
 
-NAMESPACE = "gateway"
+NAMESPACE = GATEWAY.namespace
 GATEWAY_PROJECT = REPO_ROOT / "services" / "gateway"
-VARIANTS = {"default": (), "prod": (PROD_VALUES,)}
+VARIANTS = GATEWAY.names
+_render = GATEWAY.render
 
 
-def _render(variant: str, values: dict[str, Any] | None = None) -> RenderedChart:
-    return render_chart(
-        CHART,
-        values,
-        values_files=VARIANTS[variant],
-        release="gateway",
-        namespace=NAMESPACE,
-    )
-
-
-@pytest.fixture(scope="module", params=sorted(VARIANTS))
+@pytest.fixture(scope="module", params=VARIANTS)
 def rendered(request: pytest.FixtureRequest) -> RenderedChart:
     variant: str = request.param
     return _render(variant)
@@ -93,7 +81,7 @@ def test_every_object_is_valid_kubernetes(rendered: RenderedChart) -> None:
     assert len(report.validated) == len(rendered.objects)
 
 
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_matches_golden_file(variant: str) -> None:
     compare_golden(f"gateway-{variant}", _render(variant).objects)
 
@@ -105,9 +93,13 @@ def test_objects_rendered(rendered: RenderedChart) -> None:
         "ConfigMap/gateway-migrate",
         "CronJob/gateway-maintenance",
         "Deployment/gateway",
-        "Ingress/gateway",
         "Job/gateway-migrate",
         "NetworkPolicy/gateway",
+        "PlatformIngress/gateway-api",
+        "PlatformIngress/gateway-auth",
+        "PlatformIngress/gateway-login",
+        "PlatformIngress/gateway-logout",
+        "PlatformIngress/gateway-tokens",
         "PodDisruptionBudget/gateway",
         "Service/gateway",
         "ServiceAccount/gateway",
@@ -119,13 +111,13 @@ def test_policy_holds(rendered: RenderedChart) -> None:
     assert_policy(rendered.objects, namespace=NAMESPACE)
 
 
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_helm_lint_is_clean(variant: str) -> None:
     values = load_values(PROD_VALUES) if variant == "prod" else None
     assert lint_chart(CHART, values) == []
 
 
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_renders_well_under_a_second(variant: str) -> None:
     rendered = _render(variant)
     assert rendered.seconds < 0.5, f"Helm took {rendered.seconds:.3f}s"
@@ -202,26 +194,14 @@ def _load_rendered_config(
     secret: dict[str, str],
 ) -> tuple[Config, dict[str, str]]:
     """Start the config loader on what a pod of this workload would see."""
-    workload = rendered.get(kind, name)
-    main = container(workload)
-    pod = (
-        workload["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-        if kind == "CronJob"
-        else workload["spec"]["template"]["spec"]
+    env = stage_pod_config(
+        rendered,
+        (kind, name),
+        secret=("gateway", secret),
+        env_prefix="RSP_GATEWAY_",
+        tmp_path=tmp_path,
+        monkeypatch=monkeypatch,
     )
-    (config_volume,) = [v for v in pod["volumes"] if "configMap" in v]
-    (mount,) = [m for m in main["volumeMounts"] if m["name"] == config_volume["name"]]
-    config_map = rendered.get("ConfigMap", config_volume["configMap"]["name"])
-    env = pod_environment(main, "gateway", secret)
-    (filename,) = config_map["data"]
-    assert env["RSP_GATEWAY_CONFIG_PATH"] == f"{mount['mountPath']}/{filename}"
-    config_file = tmp_path / filename
-    config_file.write_text(config_map["data"][filename])
-    for var in [v for v in os.environ if v.startswith("RSP_GATEWAY_")]:
-        monkeypatch.delenv(var)
-    for var, value in env.items():
-        monkeypatch.setenv(var, value)
-    monkeypatch.setenv("RSP_GATEWAY_CONFIG_PATH", str(config_file))
     return load_config(), env
 
 
@@ -406,55 +386,39 @@ def test_database_url_can_come_whole_from_the_secret(
     }
 
 
-# Ingress and routes
+# Routes: PlatformIngress resources (tests/charts/test_chart_routes.py checks
+# them against the route table and the CRD for every chart)
 
 
-def test_routes_file_is_the_route_table(monkeypatch: pytest.MonkeyPatch) -> None:
-    result = CliRunner().invoke(
-        platform_cli, ["routes", "--service", "gateway", "--format", "yaml"]
-    )
-    assert result.exit_code == 0, result.output
-    if updating():
-        ROUTES_FILE.write_text(result.output)
-    assert ROUTES_FILE.read_text() == result.output, (
-        "charts/gateway/files/routes.yaml is stale: regenerate with UPDATE_GOLDEN=1 "
-        "or `rsp-platform routes --service gateway --format yaml`"
-    )
-
-
-def test_ingress_routes_the_gateway_paths_only(rendered: RenderedChart) -> None:
-    ingress = rendered.get("Ingress")
-    (rule,) = ingress["spec"]["rules"]
-    paths = rule["http"]["paths"]
+def test_platform_ingresses_route_the_gateway_paths_only(
+    rendered: RenderedChart,
+) -> None:
+    specs = spec_by_path(rendered)
     expected = [r for r in ROUTE_TABLE.for_service("gateway") if not r.internal]
-    assert [(p["path"], p["pathType"]) for p in paths] == [
-        (r.path, "Exact" if r.match == "exact" else "Prefix") for r in expected
-    ]
-    assert {"/login", "/logout", "/auth"} <= {p["path"] for p in paths}
-    for path in paths:
-        assert path["backend"]["service"] == {
-            "name": "gateway",
-            "port": {"number": 8080},
+    assert sorted(specs) == sorted(r.path for r in expected)
+    assert {"/login", "/logout", "/auth"} <= set(specs)
+    for spec in specs.values():
+        # The gateway checks credentials itself: no auth subrequest.
+        assert spec["access"] == "service"
+        assert spec["backend"] == {"service": "gateway", "port": 8080}
+        assert not {"scopes", "delegateTo", "loginRedirect"} & set(spec)
+
+
+def test_auth_subrequest_is_never_routed(rendered: RenderedChart) -> None:
+    assert ROUTE_TABLE.route_for("/ingress/auth") is not None
+    for spec in spec_by_path(rendered).values():
+        assert not spec["path"].startswith("/ingress")
+    assert not any("/ingress" in str(o) for o in platform_ingresses(rendered))
+    assert rendered.of_kind("Ingress") == []
+
+
+def test_prod_routes_host_and_tls(prod: RenderedChart) -> None:
+    for resource in platform_ingresses(prod):
+        assert resource["spec"]["host"] == "data.lsst.cloud"
+        assert resource["spec"]["tlsSecretName"] == "data-lsst-cloud-tls"
+        assert resource["metadata"]["annotations"] == {
+            "cert-manager.io/cluster-issuer": "letsencrypt-dns"
         }
-    assert ingress["spec"]["ingressClassName"] == "nginx"
-
-
-def test_ingress_never_routes_the_auth_subrequest(rendered: RenderedChart) -> None:
-    for ingress in rendered.of_kind("Ingress"):
-        for rule in ingress["spec"]["rules"]:
-            for path in rule["http"]["paths"]:
-                assert not path["path"].startswith("/ingress")
-    assert not any("/ingress" in str(o) for o in rendered.of_kind("Ingress"))
-
-
-def test_prod_ingress_host_and_tls(prod: RenderedChart) -> None:
-    spec = prod.get("Ingress")["spec"]
-    assert spec["rules"][0]["host"] == "data.lsst.cloud"
-    assert spec["tls"] == [
-        {"hosts": ["data.lsst.cloud"], "secretName": "data-lsst-cloud-tls"}
-    ]
-    annotations = prod.get("Ingress")["metadata"]["annotations"]
-    assert annotations == {"cert-manager.io/cluster-issuer": "letsencrypt-dns"}
 
 
 def test_global_values_win(default: RenderedChart) -> None:
@@ -469,7 +433,9 @@ def test_global_values_win(default: RenderedChart) -> None:
             }
         },
     )
-    assert rendered.get("Ingress")["spec"]["rules"][0]["host"] == "data-int.lsst.cloud"
+    assert {r["spec"]["host"] for r in platform_ingresses(rendered)} == {
+        "data-int.lsst.cloud"
+    }
     assert container(rendered.get("Deployment"))["image"] == (
         "us-central1-docker.pkg.dev/sp/images/science-platform/gateway:0.2.0"
     )

@@ -7,13 +7,11 @@ from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner
 from rsp_notebooks.options import ImageCatalog, SizeCatalog
 from rsp_notebooks.settings import CONFIG_PATH_ENV, load_settings
-from rsp_platform.cli import main as platform_cli
 
-from tests.charts.golden import updating
 from tests.charts.kubeschema import assert_valid
+from tests.charts.platform_ingress import spec_by_path
 from tests.charts.rendering import CHARTS_DIR, RenderedChart, render_chart
 
 pytestmark = pytest.mark.helm
@@ -40,20 +38,6 @@ PROD = {
 
 def render(values: dict[str, Any] | None = None) -> RenderedChart:
     return render_chart(CHART, values or {}, release="notebooks", namespace="nublado")
-
-
-def test_route_file_is_the_route_table() -> None:
-    result = CliRunner().invoke(
-        platform_cli, ["routes", "--service", "nublado", "--format", "yaml"]
-    )
-    assert result.exit_code == 0, result.output
-    path = CHART / "files" / "routes.yaml"
-    if updating():
-        path.write_text(result.output)
-    assert path.read_text() == result.output, (
-        "charts/notebooks/files/routes.yaml is stale: "
-        "rsp-platform routes --service nublado --format yaml"
-    )
 
 
 def test_hub_settings_load_in_the_hub(
@@ -121,23 +105,32 @@ def test_spawner_rbac_is_the_least_it_needs() -> None:
     assert proxy["automountServiceAccountToken"] is False
 
 
-def test_ingresses_need_exec_notebook_and_reach_the_proxy() -> None:
+def test_routes_need_exec_notebook_and_reach_the_proxy() -> None:
     rendered = render(PROD)
-    ingresses = {
-        i["spec"]["rules"][0]["http"]["paths"][0]["path"]: i
-        for i in rendered.of_kind("Ingress")
-    }
-    assert set(ingresses) == {"/nb/hub", "/nb/user"}
-    for path, ingress in ingresses.items():
-        auth = ingress["metadata"]["annotations"][
-            "nginx.ingress.kubernetes.io/auth-url"
-        ]
-        assert "scope=exec:notebook" in auth
-        assert "notebook=true" in auth
-        assert ("minimum_lifetime=" in auth) == (path == "/nb/hub")
-        backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]
-        assert backend["service"] == {"name": "proxy-public", "port": {"number": 80}}
+    specs = spec_by_path(rendered)
+    assert set(specs) == {"/nb/hub", "/nb/user"}
+    for path, spec in specs.items():
+        assert (spec["access"], spec["scopes"]) == ("scopes", ["exec:notebook"])
+        # The lab gets a notebook token; browsers go to /login; the lab and
+        # its kernels talk over WebSockets.
+        assert spec["notebook"] is True
+        assert spec["loginRedirect"] is True
+        assert spec["websocket"] is True
+        assert "delegateTo" not in spec
+        assert ("minimumLifetime" in spec) == (path == "/nb/hub")
+        assert spec["backend"] == {"service": "proxy-public", "port": 80}
+        assert spec["host"] == "data.example.org"
     assert rendered.get("Service", "proxy-public")["spec"]["ports"][0]["port"] == 80
+    assert rendered.of_kind("Ingress") == []
+
+
+def test_hub_token_outlives_the_longest_lab() -> None:
+    rendered = render(PROD)
+    hub = spec_by_path(rendered)["/nb/hub"]
+    settings = yaml.safe_load(
+        rendered.get("ConfigMap", "notebooks-hub")["data"]["notebooks.yaml"]
+    )
+    assert hub["minimumLifetime"] >= settings["max_lab_age"] + settings["cull_every"]
 
 
 def test_lab_options_are_their_own_config_maps() -> None:

@@ -7,38 +7,31 @@ Golden files: ``UPDATE_GOLDEN=1`` rewrites them.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import helm_python as helm
 import pytest
 import yaml
-from click.testing import CliRunner
-from rsp_platform.cli import main as platform_cli
+from rsp_platform.routes import ROUTE_TABLE
 from rsp_tap.config import Config, GcsResultStorage, LocalResultStorage, load_config
 from rsp_tap.handlers.health import HEALTH_PATH
 
-from tests.charts.gateway_values import container, pod_environment
-from tests.charts.golden import compare_golden, updating
+from tests.charts.golden import compare_golden
 from tests.charts.kubeschema import assert_valid
+from tests.charts.platform_ingress import platform_ingresses
 from tests.charts.policy import assert_policy
-from tests.charts.rendering import (
-    CHARTS_DIR,
-    RenderedChart,
-    lint_chart,
-    load_values,
-    render_chart,
-)
+from tests.charts.rendering import CHARTS_DIR, RenderedChart, lint_chart, load_values
 from tests.charts.secret_scan import find_secret_values
+from tests.charts.workloads import ChartVariants, container, stage_pod_config
 
 pytestmark = pytest.mark.helm
 
 CHART = CHARTS_DIR / "tap"
 PROD_VALUES = Path(__file__).parent / "values" / "tap-prod.yaml"
-ROUTES_FILE = CHART / "files" / "routes.yaml"
 NAMESPACE = "tap"
-VARIANTS = {"default": (), "prod": (PROD_VALUES,)}
+TAP = ChartVariants(CHART, "tap", NAMESPACE, {"default": (), "prod": (PROD_VALUES,)})
+VARIANTS = TAP.names
 SECRET = {
     "database-password": "job-store-pw",
     "database-url": "postgresql+asyncpg://tap:whole@db/tap",
@@ -47,17 +40,10 @@ SECRET = {
 }
 
 
-def _render(variant: str, values: dict[str, Any] | None = None) -> RenderedChart:
-    return render_chart(
-        CHART,
-        values,
-        values_files=VARIANTS[variant],
-        release="tap",
-        namespace=NAMESPACE,
-    )
+_render = TAP.render
 
 
-@pytest.fixture(scope="module", params=sorted(VARIANTS))
+@pytest.fixture(scope="module", params=VARIANTS)
 def rendered(request: pytest.FixtureRequest) -> RenderedChart:
     variant: str = request.param
     return _render(variant)
@@ -76,9 +62,10 @@ def default() -> RenderedChart:
 def test_every_object_is_valid_kubernetes(rendered: RenderedChart) -> None:
     report = assert_valid(rendered.objects)
     assert report.skipped == []
+    assert len(report.validated) == len(rendered.objects)
 
 
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_matches_golden_file(variant: str) -> None:
     compare_golden(f"tap-{variant}", _render(variant).objects)
 
@@ -89,11 +76,9 @@ def test_objects_rendered(rendered: RenderedChart) -> None:
         "ConfigMap/tap",
         "ConfigMap/tap-migrate",
         "Deployment/tap",
-        "Ingress/tap",
-        "Ingress/tap-availability",
-        "Ingress/tap-capabilities",
         "Job/tap-migrate",
         "NetworkPolicy/tap",
+        "PlatformIngress/tap",
         "Service/tap",
         "ServiceAccount/tap",
     ]
@@ -103,7 +88,7 @@ def test_policy_holds(rendered: RenderedChart) -> None:
     assert_policy(rendered.objects, namespace=NAMESPACE)
 
 
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_helm_lint_is_clean(variant: str) -> None:
     values = load_values(PROD_VALUES) if variant == "prod" else None
     assert lint_chart(CHART, values) == []
@@ -152,20 +137,14 @@ def _load_config(
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[Config, dict[str, str]]:
     """Start the config loader on what a pod of this workload would see."""
-    workload = rendered.get(kind, name)
-    main = container(workload)
-    pod = workload["spec"]["template"]["spec"]
-    (config_volume,) = [v for v in pod["volumes"] if "configMap" in v]
-    config_map = rendered.get("ConfigMap", config_volume["configMap"]["name"])
-    env = pod_environment(main, "tap", SECRET)
-    (filename,) = config_map["data"]
-    config_file = tmp_path / filename
-    config_file.write_text(config_map["data"][filename])
-    for var in [v for v in os.environ if v.startswith("RSP_TAP_")]:
-        monkeypatch.delenv(var)
-    for var, value in env.items():
-        monkeypatch.setenv(var, value)
-    monkeypatch.setenv("RSP_TAP_CONFIG_PATH", str(config_file))
+    env = stage_pod_config(
+        rendered,
+        (kind, name),
+        secret=("tap", SECRET),
+        env_prefix="RSP_TAP_",
+        tmp_path=tmp_path,
+        monkeypatch=monkeypatch,
+    )
     return load_config(), env
 
 
@@ -267,52 +246,35 @@ def test_migration_runs_rsp_tap_migrate(rendered: RenderedChart) -> None:
     assert "migrate" in tap_cli.commands
 
 
-def test_ingresses_implement_the_route_table(prod: RenderedChart) -> None:
-    ingresses = {o["metadata"]["name"]: o for o in prod.of_kind("Ingress")}
-    gateway = "http://gateway.gateway.svc.cluster.local:8080"
-
-    def auth_url(name: str) -> str:
-        url: str = ingresses[name]["metadata"]["annotations"][
-            "nginx.ingress.kubernetes.io/auth-url"
-        ]
-        return url
-
-    assert auth_url("tap-availability") == f"{gateway}/ingress/anonymous"
-    assert auth_url("tap-capabilities") == f"{gateway}/ingress/anonymous"
-    assert auth_url("tap").startswith(f"{gateway}/ingress/auth?scope=read:tap")
-    paths = {
-        name: (
-            o["spec"]["rules"][0]["http"]["paths"][0]["path"],
-            o["spec"]["rules"][0]["http"]["paths"][0]["pathType"],
-        )
-        for name, o in ingresses.items()
+def test_one_platform_ingress_carries_the_anonymous_paths(
+    prod: RenderedChart,
+) -> None:
+    (resource,) = platform_ingresses(prod)
+    assert resource["metadata"]["name"] == "tap"
+    spec = resource["spec"]
+    assert spec["path"] == "/api/tap"
+    assert spec["match"] == "prefix"
+    assert (spec["access"], spec["scopes"]) == ("scopes", ["read:tap"])
+    assert (spec["delegateTo"], spec["delegateScopes"]) == ("tap", ["read:tap"])
+    # pyvo and TOPCAT answer a Basic challenge; availability and capabilities
+    # stay open (VOSI), expanded by the operator, not here.
+    assert spec["authType"] == "basic"
+    assert spec["anonymousPaths"] == ["availability", "capabilities"]
+    assert spec["backend"] == {"service": "tap", "port": 8080}
+    assert spec["host"] == "data.lsst.cloud"
+    assert spec["tlsSecretName"] == "data-lsst-cloud-tls"
+    assert resource["metadata"]["annotations"] == {
+        "cert-manager.io/cluster-issuer": "letsencrypt-dns"
     }
-    assert paths == {
-        "tap": ("/api/tap", "Prefix"),
-        "tap-availability": ("/api/tap/availability", "Exact"),
-        "tap-capabilities": ("/api/tap/capabilities", "Exact"),
-    }
-    for ingress in ingresses.values():
-        assert ingress["spec"]["tls"][0]["secretName"] == "data-lsst-cloud-tls"
-        annotations = ingress["metadata"]["annotations"]
-        assert annotations["cert-manager.io/cluster-issuer"] == "letsencrypt-dns"
+    for sub in spec["anonymousPaths"]:
+        route = ROUTE_TABLE.route_for(f"/api/tap/{sub}")
+        assert route is not None
+        assert route.anonymous
 
 
-def test_gateway_url_override() -> None:
-    rendered = _render("default", {"global": {"gatewayUrl": "http://gw.example:81"}})
-    ingress = rendered.get("Ingress", "tap")
-    url = ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/auth-url"]
-    assert url.startswith("http://gw.example:81/ingress/auth?scope=read:tap")
-
-
-def test_routes_file_is_generated_from_the_route_table() -> None:
-    result = CliRunner().invoke(
-        platform_cli, ["routes", "--service", "tap", "--format", "yaml"]
-    )
-    assert result.exit_code == 0, result.output
-    if updating():
-        ROUTES_FILE.write_text(result.output)
-    assert ROUTES_FILE.read_text() == result.output, (
-        "charts/tap/files/routes.yaml is stale: run "
-        "rsp-platform routes --service tap --format yaml > charts/tap/files/routes.yaml"
-    )
+def test_auth_subrequest_is_the_operators(default: RenderedChart) -> None:
+    # global.gatewayUrl existed only for the ingress-nginx auth-url; the
+    # operator has its own gateway URL now.
+    assert default.of_kind("Ingress") == []
+    with pytest.raises(helm.HelmValuesError, match="gatewayUrl"):
+        _render("default", {"global": {"gatewayUrl": "http://gw.example:81"}})
