@@ -125,7 +125,8 @@ def test_gateway_api_policy_carries_the_route_parameters() -> None:
         prefix = f"{EXT_AUTHZ_AUTH_PATH}/"
         assert http["path"].startswith(prefix)
         segment = http["path"].removeprefix(prefix)
-        assert "/" not in segment and "?" not in segment
+        assert "/" not in segment
+        assert "?" not in segment
         expected = parse_qsl(str(auth_query(resource.route))) + extra
         assert parse_qsl(segment) == expected
         assert http["headersToBackend"] == list(AUTH_RESPONSE_HEADERS)

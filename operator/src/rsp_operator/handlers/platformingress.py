@@ -40,9 +40,9 @@ async def reconcile_platform_ingress(
     raise kopf.TemporaryError(outcome.error, delay=outcome.retry_after or 15.0)
 
 
-@kopf.on.resume(GROUP, VERSION, PLURAL)
-@kopf.on.create(GROUP, VERSION, PLURAL)
-@kopf.on.update(GROUP, VERSION, PLURAL)
+@kopf.on.resume(group=GROUP, version=VERSION, plural=PLURAL)
+@kopf.on.create(group=GROUP, version=VERSION, plural=PLURAL)
+@kopf.on.update(group=GROUP, version=VERSION, plural=PLURAL)
 async def on_platform_ingress(
     body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any
 ) -> None:
