@@ -70,12 +70,38 @@ class TokenHarness(ServiceTokens):
         recorder: KubeRecorder,
         context: ServiceTokenContext,
         gateway: GatewayUnderTest,
+        clock: TokenClock,
     ) -> None:
         super().__init__(mock)
+        self.token_clock = clock
         self.recorder = recorder
         self.context = context
         self.gateway = gateway
         self.memo = kopf.Memo(service_tokens=context)
+
+    async def reconnect(
+        self,
+        transport: httpx.AsyncBaseTransport | None = None,
+        **settings: Any,
+    ) -> None:
+        """Rebuild the operator's context: another way to the gateway, settings.
+
+        ``transport`` replaces the in-process one (`None`: real network to
+        ``gateway_url``); ``settings`` override the operator's settings.
+        """
+        await self.context.aclose()
+        values: dict[str, Any] = {
+            "admin_token": SecretStr(self.gateway.admin_token),
+            **settings,
+        }
+        http = httpx.AsyncClient(transport=transport)
+        self.context = ServiceTokenContext(
+            operator_settings(**values),
+            http,
+            client.ApiClient(),
+            clock=self.token_clock,
+        )
+        self.memo["service_tokens"] = self.context
 
     async def reconcile(self, name: str) -> None:
         """Run the create/update/resume handler on the ServiceToken as it is now."""
@@ -132,7 +158,8 @@ async def token_harness(
     settings = operator_settings(admin_token=SecretStr(token_gateway.admin_token))
     http = httpx.AsyncClient(transport=token_gateway.transport)
     context = ServiceTokenContext(settings, http, client.ApiClient(), clock=token_clock)
+    harness = TokenHarness(mock, recorder, context, token_gateway, token_clock)
     try:
-        yield TokenHarness(mock, recorder, context, token_gateway)
+        yield harness
     finally:
-        await context.aclose()
+        await harness.context.aclose()

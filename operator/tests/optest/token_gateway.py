@@ -27,7 +27,7 @@ from rsp_gateway.main import create_app
 from rsp_gateway.models.token import Token
 from rsp_gateway.storage.database import create_database_engine, migrate_database
 
-__all__ = ["GATEWAY_URL", "GatewayUnderTest", "running_gateway"]
+__all__ = ["GATEWAY_URL", "FlakyTransport", "GatewayUnderTest", "running_gateway"]
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "RSP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -149,3 +149,19 @@ async def running_gateway() -> AsyncIterator[GatewayUnderTest]:
     finally:
         await _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await _remove_redis_keys(prefix)
+
+
+class FlakyTransport(httpx.AsyncBaseTransport):
+    """The in-process gateway, with a connection failure for chosen methods.
+
+    Stands for a gateway that goes away in the middle of a reconcile.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+        self.failing: set[str] = set()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method in self.failing:
+            raise httpx.ConnectError("connection refused", request=request)
+        return await self._inner.handle_async_request(request)
