@@ -47,8 +47,14 @@ def http_get(port: int, path: str) -> tuple[int, str]:
         conn.close()
 
 
+# A cold start (fresh clone: every module compiled on first import) of seven
+# processes on a busy two-core machine has taken more than 90 s.
+START_TIMEOUT = 240.0
+"""Seconds the local platform may take to answer its first request."""
+
+
 def _wait_until_served(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(
@@ -61,7 +67,10 @@ def _wait_until_served(port: int, process: subprocess.Popen[bytes], log: Path) -
         if 0 < status < 500:
             return
         time.sleep(0.3)
-    pytest.fail(f"the platform did not answer /login:\n{log.read_text()}")
+    pytest.fail(
+        f"the platform did not answer /login within {START_TIMEOUT:.0f} s:\n"
+        f"{log.read_text()}"
+    )
 
 
 @contextmanager
