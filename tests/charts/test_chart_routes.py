@@ -5,7 +5,9 @@ The routes come from the platform's route table only: each chart vendors
 platformingress`` writes it (``UPDATE_GOLDEN=1`` rewrites a stale file), and
 renders one ``PlatformIngress`` per entry that its CRD accepts, with the
 chart's own Service as the backend. No chart makes an ``Ingress`` or sets
-an ingress controller's annotations: the operator owns those.
+an ingress controller's annotations: the operator owns those, and turns the
+charts' resources into ingress objects that admit each path as the route
+table says.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from typing import Any
 
 import pytest
 import yaml
-from rsp_platform.routes import ROUTE_TABLE, Route
+from rsp_operator.config import OperatorSettings
+from rsp_operator.ingress import parse_platform_ingress
+from rsp_operator.ingress.nginx import nginx_objects
+from rsp_platform.routes import ROUTE_TABLE, Match, Route, auth_url
 
 from tests.charts.golden import updating
 from tests.charts.kubeschema import (
@@ -202,3 +207,33 @@ def test_names_are_unique_and_short_for_long_releases(chart: str) -> None:
     names = [o["metadata"]["name"] for o in platform_ingresses(rendered)]
     assert len(set(names)) == len(names) == len(declared_routes(CHART_SERVICES[chart]))
     assert all(len(n) <= 63 and not n.endswith("-") for n in names), names
+
+
+def test_operator_routes_each_chart_as_the_route_table_does(
+    chart: str, default: RenderedChart
+) -> None:
+    # The chain in a cluster: chart -> PlatformIngress -> the operator's
+    # ingress-nginx objects. It must admit every path as the route table
+    # (and so the local nginx) does, with its anonymous paths expanded.
+    settings = OperatorSettings()
+    made = [
+        obj
+        for resource in platform_ingresses(default)
+        for obj in nginx_objects(parse_platform_ingress(resource), settings)
+    ]
+    assert_valid(made)
+    routed = {
+        (path["path"], path["pathType"]): obj["metadata"]
+        .get("annotations", {})
+        .get("nginx.ingress.kubernetes.io/auth-url")
+        for obj in made
+        for rule in obj["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    }
+    gateway = str(settings.gateway_url)
+    expected = {
+        (r.path, "Exact" if r.match is Match.EXACT else "Prefix"): auth_url(r, gateway)
+        for r in ROUTE_TABLE.for_service(CHART_SERVICES[chart])
+        if not r.internal
+    }
+    assert routed == expected
