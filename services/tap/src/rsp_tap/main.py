@@ -87,7 +87,14 @@ def create_app(
     logger = structlog.get_logger("rsp_tap")
 
     @app.exception_handler(TapError)
-    async def _tap_error(_: Request, exc: TapError) -> Response:
+    async def _tap_error(request: Request, exc: TapError) -> Response:
+        if exc.status_code >= 500:
+            logger.error(
+                "Service error",
+                path=request.url.path,
+                error=type(exc).__name__,
+                detail=getattr(exc, "detail", exc.message),
+            )
         headers = None
         if isinstance(exc, AuthenticationError):
             headers = {"WWW-Authenticate": 'Bearer realm="tap"'}

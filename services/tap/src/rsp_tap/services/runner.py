@@ -196,6 +196,10 @@ class JobRunner:
             )
         except (AdqlError, TapError) as e:
             transient = isinstance(e, TapError) and e.transient
+            if isinstance(e, TapError) and e.status_code >= 500:
+                detail = getattr(e, "detail", e.message)
+                # The database's message says it all: no traceback.
+                log.error("Job failed", error=type(e).__name__, detail=detail)  # noqa: TRY400
             await self._fail(job.id, JobError(str(e), transient=transient))
         except Exception:
             log.exception("Job failed unexpectedly")

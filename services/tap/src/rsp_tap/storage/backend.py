@@ -20,7 +20,10 @@ Each query runs in its own transaction:
 
 Statements without uploads go through asyncpg's per-connection statement
 cache (prepared once per connection and reused). Errors come out as the
-typed errors of :mod:`rsp_tap.storage.errors` with user-safe messages.
+typed errors of :mod:`rsp_tap.storage.errors` with user-safe messages:
+pgsphere's complaints about a geometry (SQLSTATE XX000, or a NOTICE when
+its ``spoly`` aggregate gives NULL for a bad polygon) become a usage error
+that names the problem; any other internal error is a service error.
 """
 
 from __future__ import annotations
@@ -35,7 +38,12 @@ from ..data.pgcopy import postgres_type
 from ..exceptions import UploadError
 from ..models.query import QueryResult, TranslatedQuery, UploadTable
 from ..models.schema import CatalogColumn, VOTableDatatype
-from .errors import BackendUnavailableError, QueryCancelledError, query_error
+from .errors import (
+    BackendUnavailableError,
+    QueryCancelledError,
+    geometry_notice_error,
+    query_error,
+)
 
 __all__ = [
     "UPLOAD_TABLE_PREFIX",
@@ -238,6 +246,12 @@ class PostgresBackend:
             )
             if job_id is not None:
                 self._running[job_id] = connection.get_server_pid()
+            notices: list[str] = []
+
+            def listen(_: object, message: asyncpg.PostgresLogMessage) -> None:
+                notices.append(str(message))
+
+            connection.add_log_listener(listen)
             try:
                 if query.uploads:
                     await _create_uploads(connection, query.uploads)
@@ -255,10 +269,14 @@ class PostgresBackend:
                 else:
                     cursor = await connection.cursor(query.sql, *query.params)
                     rows = await cursor.fetch(fetch)
-                return rows
             finally:
+                connection.remove_log_listener(listen)
                 if job_id is not None:
                     self._running.pop(job_id, None)
+            invalid = geometry_notice_error(notices)
+            if invalid is not None:
+                raise invalid
+            return rows
 
     async def cancel(self, job_id: str) -> bool:
         """Stop the running query of a job; see :meth:`QueryBackend.cancel`."""
