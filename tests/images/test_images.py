@@ -170,7 +170,10 @@ def test_lock_installs_into_a_clean_environment(
 
 def _console_scripts(package: str) -> list[str]:
     """The commands a workspace package declares (``[project.scripts]``)."""
-    for pyproject in ROOT.glob("services/*/pyproject.toml"):
+    for pyproject in [
+        *ROOT.glob("services/*/pyproject.toml"),
+        *ROOT.glob("operator/pyproject.toml"),
+    ]:
         project = tomllib.loads(pyproject.read_text())["project"]
         if project["name"] == package:
             return sorted(project.get("scripts", {}))
