@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from .config import Config, load_config
 from .exceptions import GatewayError, InvalidTokenError
 from .factory import ProcessContext
-from .handlers import api, health, ingress, login, page
+from .handlers import api, health, ingress, ingress_ext_authz, login, page
 from .log import RequestIdMiddleware, configure_logging
 
 __all__ = ["create_app"]
@@ -56,6 +56,7 @@ def create_app(config: Config | None = None) -> FastAPI:
     app.state.config = config
     app.include_router(health.router)
     app.include_router(ingress.router)
+    app.include_router(ingress_ext_authz.router)
     app.include_router(login.router)
     app.include_router(api.router)
     app.include_router(page.router)

@@ -31,7 +31,7 @@ from ..factory import Factory, ProcessContext
 from ..models.token import Token, TokenData
 from ..services.token import TokenService
 
-__all__ = ["router"]
+__all__ = ["AuthParams", "authorize", "parse_auth_params", "pass_anonymous", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -242,9 +242,9 @@ def _forbidden(config: Config, params: AuthParams) -> Response:
     return _error(403, message, challenge)
 
 
-def _is_cors_preflight(headers: Headers, config: Config) -> bool:
+def _is_cors_preflight(headers: Headers, config: Config, method: str) -> bool:
     return (
-        headers.get("x-original-method", "").upper() == "OPTIONS"
+        method.upper() == "OPTIONS"
         and headers.get("origin") == config.origin
         and "access-control-request-method" in headers
     )
@@ -309,13 +309,32 @@ async def _delegate(
 @router.get("/ingress/auth", summary="Authorize a request for the ingress")
 async def ingress_auth(request: Request) -> Response:
     process: ProcessContext = request.app.state.process_context
+    params = _cached_params(request, process.config)
+    method = request.headers.get("x-original-method", "")
+    return await authorize(request, params, original_method=method)
+
+
+async def authorize(
+    request: Request, params: AuthParams, *, original_method: str
+) -> Response:
+    """The answer to an auth check of ``request`` for a route's parameters.
+
+    Parameters
+    ----------
+    request
+        The check request, with the original request's credentials.
+    params
+        The route's parameters.
+    original_method
+        Method of the original request (a CORS preflight passes unchecked).
+    """
+    process: ProcessContext = request.app.state.process_context
     config = process.config
-    params = _cached_params(request, config)
     headers = request.headers
     session_cookie, other_cookies = _split_cookies(
         headers.get("cookie"), config.cookie_name
     )
-    if _is_cors_preflight(headers, config):
+    if _is_cors_preflight(headers, config, original_method):
         return Response(headers=_pass_through(headers, other_cookies, None))
     service = Factory(process).create_token_service()
     ip_address = request.client.host if request.client else None
@@ -353,6 +372,11 @@ async def ingress_auth(request: Request) -> Response:
 
 @router.get("/ingress/anonymous", summary="Pass an anonymous request for the ingress")
 async def ingress_anonymous(request: Request) -> Response:
+    return pass_anonymous(request)
+
+
+def pass_anonymous(request: Request) -> Response:
+    """The answer for an anonymous route: the credentials minus the gateway's."""
     config: Config = request.app.state.config
     headers = request.headers
     _, other_cookies = _split_cookies(headers.get("cookie"), config.cookie_name)
