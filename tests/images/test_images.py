@@ -166,6 +166,23 @@ def test_lock_installs_into_a_clean_environment(
             capture_output=True,
             timeout=60,
         )
+    smoke = ROOT / "images" / image / "smoke.py"
+    if smoke.exists():
+        # The image's own run-time check (packaged data, the app builds),
+        # with a HOME of its own and nothing of this environment.
+        home = tmp_path / "home"
+        home.mkdir()
+        checked = subprocess.run(
+            [str(venv / "bin" / "python"), str(smoke)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(home)},
+            timeout=300,
+            check=False,
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert checked.stdout.rstrip().endswith("ok"), checked.stdout
 
 
 def _console_scripts(package: str) -> list[str]:
