@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import helm_python as helm
-import yaml
+from rsp_platform.environments.manifests import (
+    KubeObject,
+    load_values,
+    merge_values,
+    sort_objects,
+    split_manifests,
+)
 
 __all__ = [
     "CHARTS_DIR",
@@ -34,9 +40,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 CHARTS_DIR = REPO_ROOT / "charts"
 """Where the platform's charts live."""
-
-type KubeObject = dict[str, Any]
-"""One Kubernetes object as parsed from YAML."""
 
 
 @dataclass(frozen=True)
@@ -107,70 +110,6 @@ def chart_path(chart: str | Path) -> Path:
     return path
 
 
-def load_values(path: Path) -> dict[str, Any]:
-    """Read a values file (YAML mapping; an empty file is ``{}``)."""
-    data = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(data, dict):
-        raise TypeError(f"{path}: values must be a mapping, not {type(data).__name__}")
-    return data
-
-
-def merge_values(*layers: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge values as ``helm -f a.yaml -f b.yaml`` does: maps deeply, later wins."""
-    merged: dict[str, Any] = {}
-    for layer in layers:
-        for key, value in layer.items():
-            current = merged.get(key)
-            if isinstance(current, dict) and isinstance(value, Mapping):
-                merged[key] = merge_values(current, value)
-            elif isinstance(value, Mapping):
-                merged[key] = merge_values(value)
-            else:
-                merged[key] = value
-    return merged
-
-
-def split_manifests(manifests: Mapping[str, str]) -> list[tuple[str, KubeObject]]:
-    """Parse Helm's ``template path -> YAML stream`` into ``(template, object)`` pairs.
-
-    Non-YAML outputs (``NOTES.txt``) and empty documents are left out.
-
-    Raises
-    ------
-    ValueError
-        If a template produced YAML that does not parse, or a document that
-        is not a Kubernetes object (no ``apiVersion``, ``kind`` or name).
-    """
-    pairs: list[tuple[str, KubeObject]] = []
-    for template, text in sorted(manifests.items()):
-        if not template.endswith((".yaml", ".yml", ".json")):
-            continue
-        try:
-            documents = list(yaml.safe_load_all(text))
-        except yaml.YAMLError as e:
-            raise ValueError(f"{template} rendered invalid YAML: {e}") from e
-        for document in documents:
-            if document is None:
-                continue
-            if not isinstance(document, dict) or not {"apiVersion", "kind"} <= set(
-                document
-            ):
-                raise ValueError(
-                    f"{template} rendered a document that is not an object"
-                )
-            if not document.get("metadata", {}).get("name"):
-                raise ValueError(
-                    f"{template} rendered a {document['kind']} without a name"
-                )
-            pairs.append((template, document))
-    return pairs
-
-
-def _sort_key(obj: KubeObject) -> tuple[str, str, str]:
-    meta = obj["metadata"]
-    return (obj["kind"], meta.get("namespace", ""), meta["name"])
-
-
 def render_chart(
     chart: str | Path,
     values: Mapping[str, Any] | None = None,
@@ -220,7 +159,7 @@ def render_chart(
         name = loaded.name
     pairs = split_manifests(manifests)
     sources = {f"{o['kind']}/{o['metadata']['name']}": t for t, o in pairs}
-    objects = sorted((o for _, o in pairs), key=_sort_key)
+    objects = sort_objects(o for _, o in pairs)
     return RenderedChart(chart=name, objects=objects, sources=sources, seconds=seconds)
 
 

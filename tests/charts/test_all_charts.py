@@ -1,6 +1,6 @@
 """Every chart under ``charts/`` meets the platform's conventions with its defaults.
 
-A new chart is picked up automatically: it must lint cleanly, document every
+A new service chart is picked up automatically: it must lint cleanly, document every
 value, close its values schema at every level, and render with its defaults
 into valid objects that satisfy the policy.
 """
@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.charts.conventions import (
     open_schema_objects,
@@ -23,7 +24,13 @@ from tests.charts.rendering import CHARTS_DIR, lint_chart, load_values, render_c
 
 pytestmark = pytest.mark.helm
 
-CHARTS = sorted(p.parent for p in CHARTS_DIR.glob("*/Chart.yaml"))
+CHARTS = sorted(
+    p.parent
+    for p in CHARTS_DIR.glob("*/Chart.yaml")
+    if "dependencies" not in yaml.safe_load(p.read_text())
+)
+"""The service charts; the umbrella chart, assembled from them, is tested in
+``tests/environments``."""
 
 
 def test_charts_are_found() -> None:

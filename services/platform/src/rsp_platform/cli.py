@@ -10,6 +10,7 @@ import yaml
 
 from .dev import DevEnvironment, DevError
 from .dev import run as run_dev
+from .environments.cli import env
 from .nginx import (
     NginxError,
     NginxSettings,
@@ -221,3 +222,6 @@ def lab_env(venv: Path, requirements: Path, *, force: bool) -> None:
         raise click.ClickException(str(e)) from None
     state = "built" if built.rebuilt else "current"
     click.echo(f"{built.venv} ({state}, lock {built.digest[:12]})")
+
+
+main.add_command(env)

@@ -1,0 +1,1 @@
+"""Tests of the umbrella chart, the environments and ``rsp-platform env``."""

@@ -1,0 +1,163 @@
+"""Every environment renders with the real Helm engine into valid, compliant objects."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+from rsp_platform.environments.checks import route_problems, secret_problems
+from rsp_platform.environments.umbrella import UmbrellaChart
+
+from tests.charts.golden import compare_golden
+from tests.charts.kubeschema import assert_valid, is_builtin
+from tests.charts.policy import assert_policy, pod_specs
+from tests.environments.support import (
+    ENVIRONMENTS,
+    LAYOUT,
+    custom_resource_validator,
+    rendered,
+)
+
+pytestmark = pytest.mark.helm
+
+GOLDEN_DIR = Path(__file__).parent / "golden"
+"""Golden files of the environments (``UPDATE_GOLDEN=1`` rewrites them)."""
+
+GKE = ["idfprod", "idfint", "idfdev"]
+
+
+def test_every_environment_is_there() -> None:
+    assert ENVIRONMENTS == ["idfdev", "idfint", "idfprod", "local"]
+
+
+@pytest.mark.parametrize("name", ENVIRONMENTS)
+def test_objects_are_valid_kubernetes_and_custom_resources(name: str) -> None:
+    render = rendered(name)
+    report = assert_valid(
+        render.objects, custom_resources=custom_resource_validator(render)
+    )
+    assert report.skipped == []
+    assert len(report.validated) == len(render.objects)
+    custom = {o["kind"] for o in render.objects if not is_builtin(o)}
+    assert "PlatformIngress" in custom
+    if name in GKE:
+        assert {"ExternalSecret", "ClusterSecretStore", "Certificate"} <= custom
+
+
+@pytest.mark.parametrize("name", ENVIRONMENTS)
+def test_objects_meet_the_policy(name: str) -> None:
+    render = rendered(name)
+    assert_policy(render.objects, namespace="science-platform")
+    assert list(route_problems(render.objects)) == []
+    assert list(secret_problems({}, render.objects)) == []
+
+
+@pytest.mark.parametrize("name", ENVIRONMENTS)
+def test_every_namespace_with_pods_has_a_network_policy(name: str) -> None:
+    render = rendered(name)
+    with_pods = {
+        site.obj["metadata"].get("namespace", "science-platform")
+        for site in pod_specs(render.objects)
+    }
+    with_policy = {
+        o["metadata"].get("namespace", "science-platform")
+        for o in render.of_kind("NetworkPolicy")
+    }
+    assert with_pods, "the environment runs nothing"
+    assert with_pods <= with_policy
+    created = {o["metadata"]["name"] for o in render.of_kind("Namespace")}
+    assert created - {"science-platform"} <= with_policy
+
+
+@pytest.mark.parametrize("name", ENVIRONMENTS)
+def test_images_are_pinned_to_the_environment(name: str) -> None:
+    render = rendered(name)
+    values = LAYOUT.environment(name).values["global"]
+    images = [
+        c["image"]
+        for site in pod_specs(render.objects)
+        for c in [
+            *site.spec.get("containers", []),
+            *site.spec.get("initContainers", []),
+        ]
+    ]
+    ours = [i for i in images if "configurable-http-proxy" not in i]
+    assert ours
+    for image in ours:
+        assert not image.endswith(":latest")
+        if values.get("imageRegistry"):
+            assert image.startswith(values["imageRegistry"] + "/"), image
+        if values.get("imageTag"):
+            assert image.endswith(":" + values["imageTag"]), image
+
+
+@pytest.mark.parametrize("name", GKE)
+def test_gke_environments_use_google_cloud(name: str) -> None:
+    render = rendered(name)
+    objects = {
+        (o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o
+        for o in render.objects
+    }
+    # Secrets from Secret Manager: one ExternalSecret per Secret a chart reads.
+    secrets = {
+        (o["metadata"]["namespace"], o["spec"]["target"]["name"])
+        for o in render.of_kind("ExternalSecret")
+    }
+    assert secrets == {
+        ("gateway", "gateway"),
+        ("nublado", "notebooks-secrets"),
+        ("tap", "tap"),
+        ("butler", "butler"),
+    }
+    (store,) = render.of_kind("ClusterSecretStore")
+    assert (
+        store["spec"]["provider"]["gcpsm"]["projectID"]
+        == f"science-platform-{name[3:]}"
+    )
+    # One certificate per namespace with routes, for the environment's host.
+    routed = {o["metadata"]["namespace"] for o in render.of_kind("PlatformIngress")}
+    certificates = render.of_kind("Certificate")
+    assert {c["metadata"]["namespace"] for c in certificates} == routed
+    host = LAYOUT.environment(name).values["global"]["host"]
+    assert all(c["spec"]["dnsNames"] == [host] for c in certificates)
+    # Workload Identity for the buckets.
+    for service in ("tap", "butler"):
+        account = objects[("ServiceAccount", service, service)]
+        email = account["metadata"]["annotations"]["iam.gke.io/gcp-service-account"]
+        assert email.endswith(f"@science-platform-{name[3:]}.iam.gserviceaccount.com")
+    # Homes on Filestore.
+    (storage_class,) = render.of_kind("StorageClass")
+    assert storage_class["provisioner"] == "filestore.csi.storage.gke.io"
+    hub = objects[("ConfigMap", "nublado", "nublado-hub")]["data"]["notebooks.yaml"]
+    assert (
+        yaml.safe_load(hub)["home_storage_class"] == storage_class["metadata"]["name"]
+    )
+
+
+def test_local_environment_uses_the_embedded_defaults() -> None:
+    render = rendered("local")
+    kinds = Counter(o["kind"] for o in render.objects)
+    assert kinds["ExternalSecret"] == kinds["Certificate"] == kinds["StorageClass"] == 0
+    assert kinds["ClusterSecretStore"] == 0
+    assert LAYOUT.environment("local").values == {
+        "global": {
+            "host": "localhost",
+            "baseUrl": "http://localhost",
+            "environment": "local",
+        }
+    }
+
+
+def test_idfprod_renders_in_under_two_seconds() -> None:
+    umbrella = UmbrellaChart(LAYOUT)
+    values = LAYOUT.environment("idfprod").values
+    for _ in range(2):  # the first may also load Helm's library
+        render = umbrella.render(values)
+        assert render.seconds < 2.0, f"rendering idfprod took {render.seconds:.2f} s"
+
+
+@pytest.mark.parametrize("name", ENVIRONMENTS)
+def test_environment_matches_golden_file(name: str) -> None:
+    compare_golden(name, rendered(name).objects, directory=GOLDEN_DIR)
