@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -39,11 +40,13 @@ class FakeGateway:
         username: str,
         scopes: list[str],
         token_type: str = "notebook",
+        expires: datetime = EXPIRES,
     ) -> None:
         self.tokens[token] = {
             "username": username,
             "scopes": scopes,
             "token_type": token_type,
+            "expires": expires,
         }
 
     def _known(self, request: httpx.Request) -> dict[str, Any] | None:
@@ -78,7 +81,7 @@ class FakeGateway:
                 "token_type": known["token_type"],
                 "scopes": known["scopes"],
                 "created": 1,
-                "expires": int(EXPIRES.timestamp()),
+                "expires": int(known["expires"].timestamp()),
             },
         )
 
@@ -310,3 +313,66 @@ async def test_an_admins_request_does_not_refresh_another_user(
     calls = gateway.calls
     assert await authenticator.refresh_user(user("alice"), handler) is True
     assert gateway.calls == calls
+
+
+async def test_a_revoked_token_ends_the_hub_session_within_cache_seconds(
+    gateway: FakeGateway,
+) -> None:
+    authenticator = GatewayAuthenticator(gateway_url=GATEWAY, cache_seconds=0.3)
+    gateway.add(TOKEN, "alice", ["exec:notebook"])
+    ingress = request({"X-Auth-Request-Token": TOKEN})
+    await authenticator.authenticate(ingress)
+    calls = gateway.calls
+    # Within cache_seconds the same token is not asked about again.
+    assert await authenticator.refresh_user(user("alice"), ingress) is True
+    assert gateway.calls == calls
+    # Still valid once the answer is old: asked again, nothing to store.
+    await asyncio.sleep(0.35)
+    assert await authenticator.refresh_user(user("alice"), ingress) is True
+    assert gateway.calls > calls
+    # Revoked: at most cache_seconds later the hub session ends.
+    del gateway.tokens[TOKEN]
+    assert await authenticator.refresh_user(user("alice"), ingress) is True
+    await asyncio.sleep(0.35)
+    assert await authenticator.refresh_user(user("alice"), ingress) is False
+    # And a new login with it is refused.
+    with pytest.raises(web.HTTPError) as excinfo:
+        await authenticator.authenticate(ingress)
+    assert excinfo.value.status_code == 401
+
+
+async def test_the_bound_counts_from_the_gateways_answer_not_the_login(
+    gateway: FakeGateway,
+) -> None:
+    authenticator = GatewayAuthenticator(gateway_url=GATEWAY, cache_seconds=0.4)
+    gateway.add(TOKEN, "alice", ["exec:notebook"])
+    ingress = request({"X-Auth-Request-Token": TOKEN})
+    await authenticator.gateway.identify(TOKEN)  # an earlier answer, cached
+    await asyncio.sleep(0.25)
+    await authenticator.authenticate(ingress)  # from the cache
+    del gateway.tokens[TOKEN]
+    await asyncio.sleep(0.2)  # 0.45 s after the answer, 0.2 s after the login
+    assert await authenticator.refresh_user(user("alice"), ingress) is False
+
+
+async def test_an_expired_token_is_asked_about_again_before_cache_seconds(
+    gateway: FakeGateway, authenticator: GatewayAuthenticator
+) -> None:
+    soon = datetime.now(UTC) + timedelta(seconds=0.3)
+    gateway.add(TOKEN, "alice", ["exec:notebook"], expires=soon)
+    ingress = request({"X-Auth-Request-Token": TOKEN})
+    await authenticator.authenticate(ingress)
+    assert await authenticator.refresh_user(user("alice"), ingress) is True
+    del gateway.tokens[TOKEN]  # the gateway refuses it once expired
+    await asyncio.sleep(0.35)
+    assert await authenticator.refresh_user(user("alice"), ingress) is False
+
+
+async def test_a_forged_user_header_with_another_users_token_forces_login(
+    gateway: FakeGateway, authenticator: GatewayAuthenticator
+) -> None:
+    gateway.add(TOKEN, "alice", ["exec:notebook"])
+    gateway.add(OTHER, "mallory", ["exec:notebook"])
+    await authenticator.authenticate(request({"X-Auth-Request-Token": TOKEN}))
+    forged = request({"X-Auth-Request-Token": OTHER, "X-Auth-Request-User": "alice"})
+    assert await authenticator.refresh_user(user("alice"), forged) is False

@@ -13,9 +13,11 @@ with a forged ``X-Auth-Request-User`` or a made-up token is refused.
   the encrypted ``auth_state`` (``JUPYTERHUB_CRYPT_KEY``).
 - Every request through the ingress refreshes that state when the token
   changes (:meth:`GatewayAuthenticator.refresh_user`); a request whose token
-  names another user than the hub's cookie forces a new login. Before a
-  spawn the state is always refreshed, so a lab starts with the current
-  token.
+  names another user than the hub's cookie forces a new login. An unchanged
+  token is asked about again once its last answer is ``cache_seconds`` old,
+  so a revoked or expired token ends the hub session within that time even
+  if the ingress were to pass it. Before a spawn the state is always
+  refreshed, so a lab starts with the current token.
 - Admin is the ``admin:jupyterlab`` scope of the token.
 - Logout ends the hub's session, then sends the browser to the gateway's
   ``/logout``, which ends the platform session.
@@ -23,6 +25,9 @@ with a forged ``X-Auth-Request-User`` or a made-up token is refused.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from jupyterhub.auth import Authenticator
@@ -40,6 +45,24 @@ from .gateway import (
 )
 
 __all__ = ["GatewayAuthenticator", "GatewayLoginHandler", "GatewayLogoutHandler"]
+
+
+@dataclass(frozen=True)
+class _CheckedToken:
+    """The token a hub user was last seen with, and when the gateway said so."""
+
+    fingerprint: str
+    checked: float
+    """``time.monotonic()`` of the gateway's answer."""
+    expires: datetime | None
+
+    def is_current(self, fingerprint: str, max_age: float) -> bool:
+        """Whether ``fingerprint`` is this token and its check still holds."""
+        if fingerprint != self.fingerprint:
+            return False
+        if time.monotonic() - self.checked >= max_age:
+            return False
+        return self.expires is None or self.expires > datetime.now(self.expires.tzinfo)
 
 
 class GatewayLoginHandler(BaseHandler):  # type: ignore[misc]
@@ -115,7 +138,11 @@ class GatewayAuthenticator(Authenticator):  # type: ignore[misc]
     cache_seconds = Float(
         30.0,
         config=True,
-        help="Seconds the gateway's answer for one token is reused.",
+        help=(
+            "Seconds the gateway's answer for one token is reused, never past"
+            " the token's expiry: a revoked token keeps working at the hub for"
+            " at most this long (the ingress refuses it at once)."
+        ),
     )
     gateway_timeout = Float(
         10.0, config=True, help="Seconds for each request to the gateway."
@@ -150,7 +177,7 @@ class GatewayAuthenticator(Authenticator):  # type: ignore[misc]
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._gateway: GatewayClient | None = None
-        self._current_tokens: dict[str, str] = {}
+        self._current_tokens: dict[str, _CheckedToken] = {}
 
     @property
     def gateway(self) -> GatewayClient:
@@ -241,8 +268,25 @@ class GatewayAuthenticator(Authenticator):  # type: ignore[misc]
                 401, "No token from the platform: open the hub through the platform"
             )
         identity = await self._identify(token)
-        self._current_tokens[identity.username] = token_fingerprint(token)
+        self._remember(identity, token)
         return self._auth_model(identity, token)
+
+    def _remember(self, identity: GatewayIdentity, token: str) -> None:
+        """Note the user's token and when the gateway last vouched for it."""
+        checked = self.gateway.answered_at(token) or time.monotonic()
+        self._current_tokens[identity.username] = _CheckedToken(
+            token_fingerprint(token), checked, identity.expires
+        )
+
+    def _token_to_follow(self, user: Any, handler: Any) -> str | None:
+        """The request's token if it speaks for ``user``, else ``None``."""
+        token = self._header_token(handler)
+        requester = getattr(handler, "_jupyterhub_user", None)
+        if requester is not None and getattr(requester, "name", None) != user.name:
+            # An admin acting on this user: the request carries the admin's
+            # token, which says nothing about this user's.
+            return None
+        return token
 
     async def refresh_user(
         self, user: Any, handler: Any = None
@@ -254,21 +298,20 @@ class GatewayAuthenticator(Authenticator):  # type: ignore[misc]
         changed, ``False`` when the request's token belongs to someone else or
         is no longer valid: the user must log in again.
         """
-        token = self._header_token(handler)
+        token = self._token_to_follow(user, handler)
         if token is None:
             return True
-        requester = getattr(handler, "_jupyterhub_user", None)
-        if requester is not None and getattr(requester, "name", None) != user.name:
-            # An admin acting on this user: the request carries the admin's
-            # token, which says nothing about this user's.
-            return True
         fingerprint = token_fingerprint(token)
-        if self._current_tokens.get(user.name) == fingerprint:
+        known = self._current_tokens.get(user.name)
+        if known is not None and known.is_current(fingerprint, self.cache_seconds):
             return True
         try:
             identity = await self._identify(token)
         except web.HTTPError as e:
-            # Keep the known state while the gateway is down (503).
+            # Keep the known state while the gateway is down (503); a refused
+            # token (revoked, expired) ends the hub session.
+            if e.status_code != 503:
+                self._current_tokens.pop(user.name, None)
             return bool(e.status_code == 503)
         if identity.username != user.name:
             # Another platform user in the same browser: the hub cookie is
@@ -280,7 +323,9 @@ class GatewayAuthenticator(Authenticator):  # type: ignore[misc]
                 identity.username,
             )
             return False
-        self._current_tokens[user.name] = fingerprint
+        self._remember(identity, token)
+        if known is not None and known.fingerprint == fingerprint:
+            return True  # the same token, checked again: nothing to store
         return self._auth_model(identity, token)
 
     async def pre_spawn_start(self, user: Any, spawner: Any) -> None:

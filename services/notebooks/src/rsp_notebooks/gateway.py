@@ -105,6 +105,7 @@ class GatewayClient:
     ) -> None:
         self._base = base_url.rstrip("/")
         self._cache_seconds = cache_seconds
+        # fingerprint -> (time.monotonic() of the gateway's answer, identity)
         self._cache: dict[str, tuple[float, GatewayIdentity]] = {}
         self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
 
@@ -127,17 +128,30 @@ class GatewayClient:
             If the gateway cannot be reached or answers oddly.
         """
         key = token_fingerprint(token)
-        now = time.monotonic()
-        cached = self._cache.get(key)
-        if cached is not None and cached[0] > now:
-            identity = cached[1]
-            if not identity.expires_within(0):
-                return identity
+        cached = self._fresh(key)
+        if cached is not None:
+            return cached[1]
         identity = await self._ask(token)
+        now = time.monotonic()
         if len(self._cache) > 10_000:
-            self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
-        self._cache[key] = (now + self._cache_seconds, identity)
+            oldest = now - self._cache_seconds
+            self._cache = {k: v for k, v in self._cache.items() if v[0] > oldest}
+        self._cache[key] = (now, identity)
         return identity
+
+    def answered_at(self, token: str) -> float | None:
+        """``time.monotonic()`` of the reusable answer for ``token``, if any."""
+        cached = self._fresh(token_fingerprint(token))
+        return None if cached is None else cached[0]
+
+    def _fresh(self, key: str) -> tuple[float, GatewayIdentity] | None:
+        """The cached answer for a fingerprint, unless too old or expired."""
+        cached = self._cache.get(key)
+        if cached is None or time.monotonic() - cached[0] >= self._cache_seconds:
+            return None
+        if cached[1].expires_within(0):
+            return None
+        return cached
 
     async def revoke(self, token: str, username: str) -> None:
         """Revoke a token with itself (a lab's notebook token when it stops).
