@@ -31,7 +31,9 @@ __all__ = [
     "kopf_registry",
     "load_kubernetes_config",
     "shutdown",
+    "start_operator",
     "startup",
+    "stop_operator",
 ]
 
 FINALIZER = f"{GROUP}/operator"
@@ -68,8 +70,8 @@ async def load_kubernetes_config() -> None:
         await config.load_kube_config()
 
 
-@kopf.on.startup()
-async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+async def start_operator(settings: kopf.OperatorSettings, memo: kopf.Memo) -> None:
+    """Configure kopf and put the process-wide resources in the memo."""
     configure_kopf(settings)
     operator_settings: OperatorSettings | None = memo.get("settings")
     if operator_settings is None:
@@ -80,11 +82,21 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     memo["ingress_factory"] = IngressFactory(operator_settings, api_client)
 
 
-@kopf.on.cleanup()
-async def shutdown(memo: kopf.Memo, **_: Any) -> None:
+async def stop_operator(memo: kopf.Memo) -> None:
+    """Release what :func:`start_operator` made."""
     api_client: client.ApiClient | None = memo.get("api_client")
     if api_client is not None:
         await api_client.close()
+
+
+@kopf.on.startup()
+async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    await start_operator(settings, memo)
+
+
+@kopf.on.cleanup()
+async def shutdown(memo: kopf.Memo, **_: Any) -> None:
+    await stop_operator(memo)
 
 
 def kopf_registry() -> kopf.OperatorRegistry:
