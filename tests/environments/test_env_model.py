@@ -76,7 +76,8 @@ def test_service_sections_pass_chart_values_through() -> None:
     assert tap.enabled is None
     assert tap.chart_values["resultStorage"]["type"] == "gcs"
     assert values.service("operator").chart_values == {
-        "config": {"tlsSecretName": "science-platform-tls"}
+        "config": {"tlsSecretName": "science-platform-tls"},
+        "externalSecret": {"enabled": True},
     }
     with pytest.raises(KeyError, match="no service 'portal'"):
         values.service("portal")

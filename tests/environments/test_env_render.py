@@ -110,6 +110,7 @@ def test_gke_environments_use_google_cloud(name: str) -> None:
         ("nublado", "notebooks-secrets"),
         ("tap", "tap"),
         ("butler", "butler"),
+        ("science-platform", "rsp-operator"),
     }
     (store,) = render.of_kind("ClusterSecretStore")
     assert (
