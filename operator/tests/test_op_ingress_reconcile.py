@@ -244,6 +244,21 @@ async def test_gateway_api_not_installed_is_retried(harness: IngressHarness) -> 
     assert stored["status"]["conditions"][0]["reason"] == "KubernetesError"
 
 
+async def test_kinds_of_the_other_flavour_need_no_permission(
+    harness: IngressHarness,
+) -> None:
+    """An ingress-nginx cluster need not let the operator list Gateway API kinds."""
+    harness.kube.forbidden_groups = {GATEWAY_API, ENVOY}
+    await harness.apply(load_resource("tap"))
+    status = await harness.reconcile("tap")
+    assert status["conditions"][0]["status"] == "True"
+
+    # But the current flavour's kinds must be allowed, and saying so is clear.
+    harness.settings = operator_settings(ingress_flavour=IngressFlavour.GATEWAY_API)
+    with pytest.raises(kopf.TemporaryError, match="cannot list HTTPRoute: 403"):
+        await harness.reconcile("tap")
+
+
 async def test_object_edited_by_someone_is_put_back_on_spec_change(
     harness: IngressHarness,
 ) -> None:

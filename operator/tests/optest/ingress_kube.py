@@ -46,6 +46,9 @@ class IngressKubernetes(MockKubernetesApi):
         super().__init__()
         self.calls: list[str] = []
         self.missing_groups: set[str] = set()
+        """API groups answering 404, as when their CRDs are not installed."""
+        self.forbidden_groups: set[str] = set()
+        """API groups answering 403, as when RBAC grants the operator nothing."""
         self.error_callback = self._record
 
     def _record(self, method: str, *args: Any) -> None:
@@ -53,6 +56,8 @@ class IngressKubernetes(MockKubernetesApi):
         group = args[0] if args and isinstance(args[0], str) else None
         if "custom_object" in method and group in self.missing_groups:
             raise ApiException(status=404, reason="the server could not find it")
+        if "custom_object" in method and group in self.forbidden_groups:
+            raise ApiException(status=403, reason="Forbidden")
 
     def writes(self, *, events: bool = False) -> list[str]:
         """The calls that changed something (events only if asked)."""

@@ -119,10 +119,11 @@ class PlatformIngressService:
             If the API fails.
         """
         desired = desired_objects(resource, self._settings)
-        existing = {
-            object_ref(o): o
-            for o in await self._store.list_owned(resource.namespace, resource.uid)
-        }
+        needed = {o["kind"] for o in desired}
+        owned = await self._store.list_owned(
+            resource.namespace, resource.uid, needed=needed
+        )
+        existing = {object_ref(o): o for o in owned}
         result = ReconcileResult()
         for obj in desired:
             ref = object_ref(obj)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -124,10 +124,15 @@ class IngressObjectStore:
         ingress: client.V1Ingress = self._api_client.deserialize(response, "V1Ingress")
         return ingress
 
-    async def list_owned(self, namespace: str, owner_uid: str) -> list[dict[str, Any]]:
+    async def list_owned(
+        self, namespace: str, owner_uid: str, *, needed: Collection[str] = ()
+    ) -> list[dict[str, Any]]:
         """Every object of :data:`KINDS` labelled as made for the owner.
 
-        Kinds the cluster does not serve (no Gateway API CRDs) have none.
+        Kinds the cluster does not serve (no Gateway API CRDs) have none. So
+        have kinds the operator may not list, unless they are ``needed`` (the
+        kinds of the current flavour): an ingress-nginx cluster need not grant
+        the operator Gateway API kinds, nor the other way round.
         """
         selector = f"{OWNER_UID_LABEL}={owner_uid}"
         found: list[dict[str, Any]] = []
@@ -151,7 +156,7 @@ class IngressObjectStore:
                     )
                     items = [self._to_dict(i) for i in answer["items"]]
             except ApiException as e:
-                if e.status == 404:
+                if e.status == 404 or (e.status == 403 and kind.kind not in needed):
                     continue
                 raise _error("list", kind, e) from e
             found.extend(i for i in items if _owned_by(i, owner_uid))
