@@ -264,3 +264,24 @@ async def test_secret_of_earlier_servicetoken_waits(
 
     with pytest.raises(kopf.TemporaryError, match="earlier ServiceToken"):
         await h.reconcile("tap-checker")
+
+
+async def test_secret_write_failure_revokes_new_token(
+    token_harness: TokenHarness,
+) -> None:
+    h = token_harness
+    await h.create("tap-checker", SPEC)
+    h.recorder.failing = {"create_namespaced_secret": 500}
+
+    with pytest.raises(kopf.TemporaryError, match="Kubernetes refused to create"):
+        await h.reconcile("tap-checker")
+
+    # The token nobody could receive does not stay valid.
+    assert await h.gateway.tokens_of("bot-tap-checker") == []
+    ready = await h.ready("tap-checker")
+    assert (ready["status"], ready["reason"]) == ("False", "KubernetesError")
+
+    h.recorder.failing = {}
+    await h.reconcile("tap-checker")
+    assert len(await h.gateway.tokens_of("bot-tap-checker")) == 1
+    assert (await h.ready("tap-checker"))["status"] == "True"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import kopf
+from kubernetes_asyncio import client
 from optest.token_fixtures import TokenHarness
-from optest.token_kube import secret_token
+from optest.token_kube import NAMESPACE, secret_token
 from rsp_operator import GROUP, VERSION
 from structlog.testing import capture_logs
 
@@ -206,3 +208,49 @@ async def test_never_logs_token(token_harness: TokenHarness) -> None:
     assert all(secret_part not in repr(e) for e in logs)
     events = await h.events("tap-checker")
     assert all(secret_part not in (e.message or "") for e in events)
+
+
+async def test_secret_without_token_is_refilled(token_harness: TokenHarness) -> None:
+    h = token_harness
+    await h.create("tap-checker", SPEC)
+    await h.reconcile("tap-checker")
+    secret = await h.secret("tap-checker")
+    assert secret is not None
+    old_token = secret_token(secret)
+    # Someone empties the Secret (kubectl edit): the token is lost to its users.
+    emptied = client.V1Secret(metadata=secret.metadata, type="Opaque", data={})
+    await h.mock.replace_namespaced_secret("tap-checker", NAMESPACE, emptied)
+
+    await h.reconcile("tap-checker")
+
+    refilled = await h.secret("tap-checker")
+    assert refilled is not None
+    new_token = secret_token(refilled)
+    assert new_token != old_token
+    assert await h.gateway.token_info(new_token) is not None
+    # The lost token, named by the status, is revoked.
+    assert await h.gateway.token_info(old_token) is None
+    assert (await h.events("tap-checker"))[-1].reason == "TokenReplaced"
+
+
+async def test_handlers_are_registered_with_kopf() -> None:
+    registry = kopf.get_default_registry()
+    handlers = [
+        h
+        for h in [
+            *registry._changing.get_all_handlers(),
+            *registry._spawning.get_all_handlers(),
+        ]
+        if h.selector is not None and h.selector.plural == "servicetokens"
+    ]
+    reasons = {(h.id, getattr(h, "reason", None)) for h in handlers}
+    assert reasons == {
+        ("reconcile_service_token", "create"),
+        ("reconcile_service_token/spec", "update"),
+        ("reconcile_service_token", None),  # resume
+        ("revoke_service_token", "delete"),
+        ("check_service_token", None),  # the timer
+    }
+    (deleter,) = [h for h in handlers if h.id == "revoke_service_token"]
+    # A finalizer holds the deletion until the token is revoked.
+    assert deleter.requires_finalizer is True

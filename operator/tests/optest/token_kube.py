@@ -7,7 +7,7 @@ JSON Patch the operator sends that the mock does not know: ``add`` of
 which the API server needs for an object that has no status yet).
 
 :class:`KubeRecorder` notes every call the operator makes, so that tests can
-say that a reconcile wrote nothing.
+say that a reconcile wrote nothing, and makes chosen calls fail.
 """
 
 from __future__ import annotations
@@ -41,9 +41,13 @@ class KubeRecorder:
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.failing: dict[str, int] = {}
+        """Method name -> HTTP status it fails with (fault injection)."""
 
     def __call__(self, method: str, *args: Any) -> None:
         self.calls.append(method)
+        if method in self.failing:
+            raise ApiException(status=self.failing[method], reason="injected")
 
     def writes(self) -> list[str]:
         """The calls that change something (events included)."""

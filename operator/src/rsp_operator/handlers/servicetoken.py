@@ -88,21 +88,33 @@ async def stop_service_tokens(memo: Any, **_: Any) -> None:
         await context.aclose()
 
 
-@kopf.on.create(GROUP, VERSION, PLURAL)
-@kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
-@kopf.on.resume(GROUP, VERSION, PLURAL)
+@kopf.on.create(group=GROUP, version=VERSION, plural=PLURAL)
+@kopf.on.update(group=GROUP, version=VERSION, plural=PLURAL, field="spec")
+@kopf.on.resume(group=GROUP, version=VERSION, plural=PLURAL)
 async def reconcile_service_token(body: Any, memo: Any, **_: Any) -> None:
     await _reconcile(_context(memo), body)
 
 
-@kopf.timer(GROUP, VERSION, PLURAL, interval=TIMER_TICK, initial_delay=TIMER_TICK)
+@kopf.timer(
+    group=GROUP,
+    version=VERSION,
+    plural=PLURAL,
+    interval=TIMER_TICK,
+    initial_delay=TIMER_TICK,
+)
 async def check_service_token(body: Any, memo: Any, **_: Any) -> None:
     context = _context(memo)
     if context.check_due(body["metadata"]["uid"]):
         await _reconcile(context, body)
 
 
-@kopf.on.delete(GROUP, VERSION, PLURAL, retries=DELETE_RETRIES, backoff=DELETE_BACKOFF)
+@kopf.on.delete(
+    group=GROUP,
+    version=VERSION,
+    plural=PLURAL,
+    retries=DELETE_RETRIES,
+    backoff=DELETE_BACKOFF,
+)
 async def revoke_service_token(body: Any, memo: Any, **_: Any) -> None:
     context = _context(memo)
     ref = ServiceTokenRef.from_body(body)

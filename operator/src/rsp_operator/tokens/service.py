@@ -180,7 +180,14 @@ class ServiceTokenService:
             )
         else:
             new_token, new_info = await self._create(spec, now)
-            await self._write_secret(ref, new_token, labels, annotations, secret)
+            try:
+                await self._write_secret(ref, new_token, labels, annotations, secret)
+            except ServiceTokenError:
+                # Nobody will ever hold this token: do not leave it valid.
+                await self._revoke_pending(
+                    ref, [PendingRevocation(spec.username, new_info.key)]
+                )
+                raise
             pending.extend(replaced_tokens(spec, current, info, new_info.key))
             fields = TokenFields(
                 key=new_info.key, expires=new_info.expires, created=new_info.created
@@ -252,10 +259,19 @@ class ServiceTokenService:
             token = await self._gateway.create_service_token(
                 spec.username, spec.scopes, expires
             )
-            info = await self._gateway.token_info(token)
         except GatewayError as e:
             raise self._gateway_failure(e) from None
+        try:
+            info = await self._gateway.token_info(token)
+        except GatewayError as e:
+            key = token_key(token)
+            if key is not None:
+                await self._revoke_quietly(PendingRevocation(spec.username, key))
+            raise self._gateway_failure(e) from None
         if info is None:
+            key = token_key(token)
+            if key is not None:
+                await self._revoke_quietly(PendingRevocation(spec.username, key))
             raise TemporaryTokenError(
                 f"The gateway at {self._gateway.url} refused the token it just made",
                 "GatewayUnavailable",
@@ -269,17 +285,23 @@ class ServiceTokenService:
         """Revoke replaced tokens; those the gateway could not revoke stay pending."""
         remaining = []
         for old in pending:
-            try:
-                await self._gateway.revoke_token(old.username, old.key)
-            except GatewayError as e:
-                self._logger.warning(
-                    "Could not revoke a replaced token; will retry",
-                    servicetoken=str(ref),
-                    token_key=old.key,
-                    error=str(e),
-                )
+            if not await self._revoke_quietly(old, servicetoken=str(ref)):
                 remaining.append(old)
         return remaining
+
+    async def _revoke_quietly(self, target: PendingRevocation, **context: str) -> bool:
+        """Revoke a token, logging (not raising) a failure; whether it worked."""
+        try:
+            await self._gateway.revoke_token(target.username, target.key)
+        except GatewayError as e:
+            self._logger.warning(
+                "Could not revoke a token; will retry",
+                token_key=target.key,
+                error=str(e),
+                **context,
+            )
+            return False
+        return True
 
     async def revoke(
         self, ref: ServiceTokenRef, spec: Mapping[str, Any], status: Mapping[str, Any]
