@@ -25,13 +25,16 @@ from tests.charts.kubeschema import (  # noqa: E402
     assert_valid,
     crd_validator,
 )
+from tests.charts.rendering import render_chart  # noqa: E402
 
 __all__ = [
     "CRD_PATH",
     "GOLDEN_DIR",
+    "REPO_ROOT",
     "assert_golden",
     "assert_kubernetes_valid",
     "platform_ingress_problems",
+    "render_chart",
 ]
 
 GOLDEN_DIR = Path(__file__).parent.parent / "golden"
