@@ -9,6 +9,7 @@ Run by ``rsp-hub`` (``jupyterhub -f`` this file). Every value comes from
 import sys
 
 from rsp_notebooks.auth import GatewayAuthenticator
+from rsp_notebooks.database import enable_sqlite_wal, sqlalchemy_url
 from rsp_notebooks.local import LocalLabSpawner
 from rsp_notebooks.settings import load_settings
 from rsp_notebooks.spawner import LabSpawner
@@ -23,7 +24,12 @@ c.JupyterHub.port = settings.public_address[1]
 c.JupyterHub.hub_bind_url = settings.hub_bind_url
 if settings.hub_connect_url:
     c.JupyterHub.hub_connect_url = settings.hub_connect_url
-c.JupyterHub.db_url = settings.db_url
+c.JupyterHub.db_url = sqlalchemy_url(settings.db_url)
+enable_sqlite_wal()  # commits without fsync stalls on the hub's event loop
+# A user's last activity is written at most every 5 minutes (JupyterHub: 30 s,
+# a commit per user and half-minute under polling). Culling reads the labs'
+# own activity, reported by the labs and the proxy, not this value.
+c.JupyterHub.activity_resolution = 300
 c.JupyterHub.cookie_secret_file = str(settings.state_dir / "jupyterhub_cookie_secret")
 c.JupyterHub.pid_file = str(settings.state_dir / "jupyterhub.pid")
 c.JupyterHub.log_level = settings.log_level
