@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -159,6 +160,45 @@ def test_idfprod_renders_in_under_two_seconds() -> None:
         assert render.seconds < 2.0, f"rendering idfprod took {render.seconds:.2f} s"
 
 
-@pytest.mark.parametrize("name", ENVIRONMENTS)
+# Production and the embedded defaults; idfint and idfdev differ from
+# idfprod only in values that the other tests check.
+@pytest.mark.parametrize("name", ["idfprod", "local"])
 def test_environment_matches_golden_file(name: str) -> None:
     compare_golden(name, rendered(name).objects, directory=GOLDEN_DIR)
+
+
+def _hook_weight(obj: dict[str, Any]) -> int | None:
+    annotations = obj["metadata"].get("annotations") or {}
+    if "pre-install" not in annotations.get("helm.sh/hook", ""):
+        return None
+    return int(annotations.get("helm.sh/hook-weight", "0"))
+
+
+@pytest.mark.parametrize("name", GKE)
+def test_first_install_hooks_find_what_they_need(name: str) -> None:
+    """Pre-install hooks run before any ordinary object exists: a migration
+    Job's namespace, its Secret's ExternalSecret and that one's store must
+    all be earlier hooks, or the first install waits for ever."""
+    render = rendered(name)
+    hooks = {
+        (o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): w
+        for o in render.objects
+        if (w := _hook_weight(o)) is not None
+    }
+    jobs = [o for o in render.of_kind("Job") if _hook_weight(o) is not None]
+    assert {j["metadata"]["namespace"] for j in jobs} == {"gateway", "tap"}
+    for job in jobs:
+        namespace = job["metadata"]["namespace"]
+        weight = hooks[("Job", namespace, job["metadata"]["name"])]
+        assert hooks[("Namespace", None, namespace)] < weight
+        secrets = {
+            var["valueFrom"]["secretKeyRef"]["name"]
+            for container in job["spec"]["template"]["spec"]["containers"]
+            for var in container.get("env", [])
+            if "secretKeyRef" in var.get("valueFrom", {})
+        }
+        assert secrets
+        for secret in secrets:
+            external = hooks[("ExternalSecret", namespace, secret)]
+            assert hooks[("Namespace", None, namespace)] < external < weight
+            assert hooks[("ClusterSecretStore", None, "science-platform")] < external
