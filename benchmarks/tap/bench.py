@@ -21,7 +21,8 @@ Targets (issue 3): cone r = 0.05° p50 under 15 ms, 20,000 rows in BINARY2
 under 60 ms, async round trip under 200 ms.
 
 Run with ``make bench`` or ``benchmarks/tap/run [--scale N] [--reload]``;
-``--py-spy FILE`` records a flame graph of the server meanwhile.
+``--py-spy FILE`` records the server meanwhile (a flame graph if FILE ends
+in ``.svg``, else collapsed stacks).
 """
 
 from __future__ import annotations
@@ -193,7 +194,10 @@ def tap_server(database: str, py_spy: Path | None) -> Iterator[str]:
             "--log-level=warning",
         ]
         if py_spy is not None:
-            command = [str(BIN / "py-spy"), "record", "-o", str(py_spy), "--", *command]
+            # A flame graph (.svg), or collapsed stacks (any other name).
+            form = "flamegraph" if py_spy.suffix == ".svg" else "raw"
+            spy = [str(BIN / "py-spy"), "record", "-f", form, "-o", str(py_spy)]
+            command = [*spy, "--", *command]
         process = subprocess.Popen(command, env=env, start_new_session=True)
         base = f"http://127.0.0.1:{port}"
         try:
@@ -337,7 +341,7 @@ def main() -> None:
     parser.add_argument("--async-trials", type=int, default=50)
     parser.add_argument("--aggregate-trials", type=int, default=3)
     parser.add_argument("--seed", type=int, default=20261124, help="cone centres")
-    parser.add_argument("--py-spy", type=Path, help="record the server to this SVG")
+    parser.add_argument("--py-spy", type=Path, help="record the server to this file")
     args = parser.parse_args()
     if not shutil.which("psql"):
         sys.exit("psql is not installed: run scripts/bootstrap.sh")

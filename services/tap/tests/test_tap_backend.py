@@ -308,6 +308,38 @@ async def test_unreachable_database() -> None:
     await backend.aclose()
 
 
+async def test_connect_opens_connections_ahead(
+    catalog_database: CatalogDatabase,
+) -> None:
+    backend = PostgresBackend(catalog_database.reader_dsn, pool_size=2)
+    try:
+        await backend.connect()
+        connection = await asyncpg.connect(catalog_database.owner_dsn)
+        try:
+            connections = await connection.fetchval(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE usename = $1 AND application_name = 'rsp-tap'",
+                catalog_database.reader_role,
+            )
+        finally:
+            await connection.close()
+        assert connections >= 1
+        result = await backend.run(_query("SELECT 1"), maxrec=1, timeout=5)
+        assert result.rows[0][0] == 1
+    finally:
+        await backend.aclose()
+
+
+async def test_connect_never_fails_on_an_unreachable_database() -> None:
+    backend = PostgresBackend("postgresql://nobody@127.0.0.1:1/none")
+    started = time.monotonic()
+    await backend.connect()
+    assert time.monotonic() - started < 6
+    with pytest.raises(BackendUnavailableError):
+        await backend.run(_query("SELECT 1"), maxrec=1, timeout=1)
+    await backend.aclose()
+
+
 async def test_execute_alias(backend: PostgresBackend) -> None:
     result = await backend.execute(_query("SELECT 1"), maxrec=5, timeout=5)
     assert result.rows[0][0] == 1

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from structlog.stdlib import BoundLogger
 
+from .adql import warm_up
 from .config import Config, GcsResultStorage
 from .models.schema import CatalogSchema
 from .services.jobs import JobService
@@ -132,7 +133,10 @@ class ProcessContext:
         )
 
     async def start(self) -> None:
-        """Check the job store and start the runner (recovering after a restart).
+        """Check the job store, prepare the query path, start the runner.
+
+        The runner recovers jobs left behind by a restart; the ADQL grammar
+        is compiled and the query connections opened before the first query.
 
         Raises
         ------
@@ -140,6 +144,8 @@ class ProcessContext:
             If the job store is missing or at another revision.
         """
         await check_job_store(self.engine)
+        # The first query should not pay for the grammar or the connections.
+        await asyncio.gather(asyncio.to_thread(warm_up), self.backend.connect())
         await self.runner.start()
 
     async def job_store_alive(self) -> bool:

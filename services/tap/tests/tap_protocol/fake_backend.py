@@ -56,6 +56,9 @@ class FakeBackend:
     async def aclose(self) -> None:
         """Nothing to release."""
 
+    async def connect(self) -> None:
+        """Nothing to open."""
+
     async def run(
         self,
         query: TranslatedQuery,

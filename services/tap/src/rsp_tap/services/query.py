@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from structlog.stdlib import BoundLogger
 
-from ..adql import AdqlError, translate
+from ..adql import AdqlError, translate_cached
 from ..exceptions import QueryTimeoutError, UsageError
 from ..models.query import QueryResult, TranslatedQuery, UploadTable
 from ..models.schema import CatalogSchema
@@ -193,8 +193,12 @@ class QueryService:
     def translate(
         self, adql: str, uploads: Sequence[UploadTable] = ()
     ) -> TranslatedQuery:
-        """The ADQL translated for the backend (``AdqlError`` for bad queries)."""
-        return translate(adql, self._schema, uploads=uploads)
+        """The ADQL translated for the backend (``AdqlError`` for bad queries).
+
+        Translations are cached by text and upload shape (a client repeating
+        a query skips the parser).
+        """
+        return translate_cached(adql, self._schema, uploads=uploads)
 
     async def run(
         self,

@@ -29,6 +29,7 @@ that names the problem; any other internal error is a service error.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -56,6 +57,8 @@ UPLOAD_TABLE_PREFIX = "tap_upload_"
 """Temporary tables of uploads are ``pg_temp."tap_upload_<name>"``."""
 
 _APPLICATION = "rsp-tap"
+_CONNECT_TIMEOUT = 5.0
+"""Seconds start-up waits for the query pool before leaving it to the first query."""
 _CONNECTION_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)
 
 
@@ -99,6 +102,11 @@ class QueryBackend(Protocol):
 
     async def cancel(self, job_id: str) -> bool:
         """Stop the running query of a job; False if none is running."""
+        ...
+
+    async def connect(self) -> None:
+        """Open connections before the first query (at start-up); never fails:
+        an unreachable database is reported by the queries themselves."""
         ...
 
     async def aclose(self) -> None:
@@ -189,6 +197,12 @@ class PostgresBackend:
                             "The database is not available; try again later"
                         ) from error
         return self._pool
+
+    async def connect(self) -> None:
+        """Open the pool now, waiting a few seconds at most (see the protocol)."""
+        with contextlib.suppress(BackendUnavailableError, TimeoutError):
+            async with asyncio.timeout(_CONNECT_TIMEOUT):
+                await self._get_pool()
 
     async def run(
         self,
