@@ -1,6 +1,7 @@
-"""The real gateway, in-process, for the ServiceToken tests.
+"""The real gateway for the ServiceToken tests: in-process, or served on loopback.
 
-Each :func:`running_gateway` makes its own PostgreSQL database (migrated
+Each :func:`running_gateway` (ASGI, in-process) and :func:`live_gateway`
+(uvicorn on a free loopback port) makes its own PostgreSQL database (migrated
 with the gateway's Alembic migrations, dropped at the end) and Redis key
 prefix (removed at the end), and runs the gateway application with its
 lifespan. It has a bootstrap token with ``admin:token``, which the operator
@@ -9,8 +10,11 @@ uses as its admin token, as it would in a cluster.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
+import socket
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,6 +23,7 @@ from typing import Any
 import asyncpg
 import httpx
 import redis.asyncio as redis
+import uvicorn
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from pydantic import SecretStr
@@ -27,7 +32,14 @@ from rsp_gateway.main import create_app
 from rsp_gateway.models.token import Token
 from rsp_gateway.storage.database import create_database_engine, migrate_database
 
-__all__ = ["GATEWAY_URL", "FlakyTransport", "GatewayUnderTest", "running_gateway"]
+__all__ = [
+    "GATEWAY_URL",
+    "FlakyTransport",
+    "GatewayUnderTest",
+    "gateway_config",
+    "live_gateway",
+    "running_gateway",
+]
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "RSP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -44,7 +56,7 @@ class GatewayUnderTest:
     """A running gateway and an admin's view of its tokens."""
 
     app: FastAPI
-    transport: httpx.ASGITransport
+    transport: httpx.AsyncBaseTransport
     admin_token: str
     http: httpx.AsyncClient
 
@@ -114,8 +126,11 @@ async def _remove_redis_keys(prefix: str) -> None:
 
 
 @asynccontextmanager
-async def running_gateway() -> AsyncIterator[GatewayUnderTest]:
-    """Run the gateway on its own new database; drop everything afterwards."""
+async def gateway_config() -> AsyncIterator[Config]:
+    """A gateway configuration on a new database and Redis prefix; both removed.
+
+    The bootstrap token (``admin:token``) is generated for this gateway.
+    """
     name = f"op_token_test_{secrets.token_hex(6)}"
     prefix = f"op-token-test-{secrets.token_hex(6)}"
     await _admin_execute(f'CREATE DATABASE "{name}"')
@@ -126,8 +141,7 @@ async def running_gateway() -> AsyncIterator[GatewayUnderTest]:
             await migrate_database(engine)
         finally:
             await engine.dispose()
-        admin_token = str(Token.generate())
-        config = Config(
+        yield Config(
             environment="local",
             base_url="http://localhost:8000",
             database_url=SecretStr(url),
@@ -137,18 +151,63 @@ async def running_gateway() -> AsyncIterator[GatewayUnderTest]:
             token_hash_key=SecretStr("op-test-token-hash-key-" + "k" * 32),
             dev_login=True,
             log_json=False,
-            bootstrap_token=SecretStr(admin_token),
+            bootstrap_token=SecretStr(str(Token.generate())),
         )
+    finally:
+        await _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await _remove_redis_keys(prefix)
+
+
+def _admin_token(config: Config) -> str:
+    assert config.bootstrap_token is not None
+    return config.bootstrap_token.get_secret_value()
+
+
+@asynccontextmanager
+async def running_gateway() -> AsyncIterator[GatewayUnderTest]:
+    """Run the gateway in-process on its own new database; drop it afterwards."""
+    async with gateway_config() as config:
         app = create_app(config)
         async with LifespanManager(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(
                 transport=transport, base_url=GATEWAY_URL
             ) as http:
-                yield GatewayUnderTest(app, transport, admin_token, http)
-    finally:
-        await _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await _remove_redis_keys(prefix)
+                yield GatewayUnderTest(app, transport, _admin_token(config), http)
+
+
+@asynccontextmanager
+async def live_gateway() -> AsyncIterator[tuple[str, GatewayUnderTest]]:
+    """Serve the gateway with uvicorn on a free loopback port; yield its URL too.
+
+    The server runs in its own thread and event loop, lifespan included.
+    """
+    async with gateway_config() as config:
+        app = create_app(config)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+            )
+        )
+        thread = threading.Thread(target=server.run, name="op-gateway", daemon=True)
+        thread.start()
+        try:
+            for _ in range(400):
+                if server.started or not thread.is_alive():
+                    break
+                await asyncio.sleep(0.05)
+            if not server.started:
+                raise RuntimeError("the gateway did not start under uvicorn")
+            url = f"http://127.0.0.1:{port}"
+            transport = httpx.AsyncHTTPTransport()
+            async with httpx.AsyncClient(transport=transport, base_url=url) as http:
+                yield url, GatewayUnderTest(app, transport, _admin_token(config), http)
+        finally:
+            server.should_exit = True
+            await asyncio.to_thread(thread.join, 20)
 
 
 class FlakyTransport(httpx.AsyncBaseTransport):
