@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 from optest.ingress_checks import platform_ingress_problems
-from optest.ingress_harness import load_resource
+from optest.ingress_harness import load_resource, operator_settings
 from rsp_operator.ingress.model import MalformedResourceError, parse_platform_ingress
+from rsp_operator.ingress.render import desired_objects
 from rsp_platform.routes import ROUTE_TABLE
 from rsp_platform.routing import Route
 
@@ -97,3 +98,18 @@ def test_crd_schema_refuses_what_the_api_server_would() -> None:
     problems = platform_ingress_problems(body)
     assert any("internal" in p for p in problems)
     assert any("extra" in p for p in problems)
+
+
+def test_long_names_stay_valid_object_names() -> None:
+    body = load_resource("tap")
+    body["metadata"]["name"] = "a" * 250
+    resource = parse_platform_ingress(body)
+    settings = operator_settings()
+    names = [o["metadata"]["name"] for o in desired_objects(resource, settings)]
+    assert names[0] == "a" * 250
+    assert len(names[1]) == 253
+    assert names[1] != names[0]
+    route_label = desired_objects(resource, settings)[0]["metadata"]["labels"][
+        "science-platform.dev/route"
+    ]
+    assert len(route_label) <= 63
