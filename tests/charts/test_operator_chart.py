@@ -13,6 +13,7 @@ from typing import Any
 import helm_python as helm
 import pytest
 from rsp_operator.config import IngressFlavour, load_operator_settings
+from rsp_operator.ingress.render import check_ingress_settings
 
 from tests.charts.golden import compare_golden
 from tests.charts.kubeschema import assert_valid
@@ -174,6 +175,8 @@ def test_settings_load_as_the_pod_sees_them(
         monkeypatch=monkeypatch,
     )
     settings = load_operator_settings()
+    # What `rsp-operator run` checks before it starts kopf.
+    check_ingress_settings(settings)
     assert settings.admin_token is not None
     assert settings.admin_token.get_secret_value() == admin
     assert str(settings.gateway_url).rstrip("/") == (
