@@ -199,3 +199,30 @@ def test_ext_authz_path_is_deterministic() -> None:
         "/ingress/ext-authz/auth/scope=read:tap&satisfy=all&delegate_to=tap"
         "&delegate_scope=read:tap&auth_type=basic"
     )
+
+
+@pytest.mark.parametrize("flavour", list(IngressFlavour))
+def test_resource_annotations_pass_on_but_never_override_access(
+    flavour: IngressFlavour,
+) -> None:
+    """A chart's annotations reach the objects; tools' and access rules' do not."""
+    body = load_resource("tap")
+    auth_url_key = "nginx.ingress.kubernetes.io/auth-url"
+    body["metadata"]["annotations"] = {
+        "cert-manager.io/cluster-issuer": "letsencrypt",
+        auth_url_key: "http://attacker.example/allow-all",
+        "kubectl.kubernetes.io/last-applied-configuration": "{}",
+        "meta.helm.sh/release-name": "science-platform",
+    }
+    resource = parse_platform_ingress(body)
+    objects = desired_objects(resource, operator_settings(ingress_flavour=flavour))
+
+    for obj in objects:
+        annotations = obj["metadata"]["annotations"]
+        assert annotations["cert-manager.io/cluster-issuer"] == "letsencrypt"
+        assert "kubectl.kubernetes.io/last-applied-configuration" not in annotations
+        assert "meta.helm.sh/release-name" not in annotations
+        if flavour is IngressFlavour.NGINX:
+            assert annotations[auth_url_key].startswith(
+                "http://gateway.gateway.svc.cluster.local:8080/ingress/"
+            )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -40,6 +40,14 @@ _OWN_FIELDS = ("host", "backend", "tlsSecretName")
 """Fields of the spec that are not the route's."""
 
 _ROUTE_NAME = re.compile(r"[^a-z0-9-]+")
+
+_PRIVATE_ANNOTATION_PREFIXES = (
+    "kopf.zalando.org/",
+    "kubectl.kubernetes.io/",
+    "meta.helm.sh/",
+    "science-platform.dev/",
+)
+"""Annotations of a resource that belong to tools, not to its ingress objects."""
 
 
 class MalformedResourceError(ValueError):
@@ -103,6 +111,10 @@ class PlatformIngress:
     backend: Backend
     host: str | None
     tls_secret_name: str | None
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    """The resource's own annotations, passed on to the objects made for it
+    (``cert-manager.io/cluster-issuer``, timeouts...); the route's access
+    annotations win over them."""
 
     @property
     def main_route(self) -> Route:
@@ -211,4 +223,16 @@ def parse_platform_ingress(body: Mapping[str, Any]) -> PlatformIngress:
         backend=placement.backend,
         host=placement.host,
         tls_secret_name=placement.tls_secret_name,
+        annotations=_passed_annotations(metadata.get("annotations")),
     )
+
+
+def _passed_annotations(annotations: object) -> dict[str, str]:
+    """The annotations of a resource that its ingress objects carry too."""
+    if not isinstance(annotations, Mapping):
+        return {}
+    return {
+        str(key): str(value)
+        for key, value in annotations.items()
+        if not str(key).startswith(_PRIVATE_ANNOTATION_PREFIXES)
+    }

@@ -45,7 +45,11 @@ def child_name(resource: PlatformIngress, suffix: str = "") -> str:
 def object_metadata(
     resource: PlatformIngress, name: str, annotations: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    """``metadata`` of an object made for the resource."""
+    """``metadata`` of an object made for the resource.
+
+    It carries the resource's own annotations, with ``annotations`` (the
+    route's access rules) winning over any of the same name.
+    """
     metadata: dict[str, Any] = {
         "name": name,
         "namespace": resource.namespace,
@@ -56,8 +60,9 @@ def object_metadata(
         },
         "ownerReferences": [resource.owner_reference],
     }
-    if annotations:
-        metadata["annotations"] = dict(sorted(annotations.items()))
+    merged = {**resource.annotations, **(annotations or {})}
+    if merged:
+        metadata["annotations"] = dict(sorted(merged.items()))
     return metadata
 
 
