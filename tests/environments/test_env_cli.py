@@ -65,7 +65,8 @@ def test_services_shows_what_runs_where(checkout: PlatformLayout) -> None:
 def test_good_environments_lint_clean(name: str) -> None:
     result = _run("lint", name)
     assert result.exit_code == 0, result.output
-    assert result.output == f"{name}: ok (values, charts, helm, routes, secrets)\n"
+    checks = "values, charts, helm, routes, secrets, install-order"
+    assert result.output == f"{name}: ok ({checks})\n"
 
 
 def test_lint_all_lints_every_environment() -> None:
@@ -152,6 +153,34 @@ def test_lint_catches_a_secret_value(checkout: PlatformLayout) -> None:
     ) in result.output
     assert "hunter2" not in result.output
     assert "0123456789abcdef0123" not in result.output
+
+
+def test_lint_catches_a_hook_that_needs_a_later_secret(
+    checkout: PlatformLayout,
+) -> None:
+    template = checkout.charts_dir / "gateway" / "templates" / "externalsecret.yaml"
+    text = template.read_text()
+    hook = "    helm.sh/hook: pre-install,pre-upgrade\n"
+    assert hook in text
+    template.write_text(text.replace(hook, ""))
+    result = _run("lint", "idfprod", root=checkout.charts_dir.parent)
+    assert result.exit_code == 1
+    assert (
+        "idfprod: [install-order] Job/gateway-migrate in gateway reads Secret"
+        " gateway, which ExternalSecret/gateway makes only after the hook"
+    ) in result.output
+
+
+def test_lint_catches_a_file_named_for_another_environment(
+    checkout: PlatformLayout,
+) -> None:
+    _edit_environment(checkout, "idfdev", global__environment="idfint")
+    result = _run("lint", "idfdev", root=checkout.charts_dir.parent)
+    assert result.exit_code == 1
+    assert (
+        "idfdev: [values] global.environment is 'idfint', but the file is"
+        " values-idfdev.yaml"
+    ) in result.output
 
 
 def test_lint_needs_a_name_or_all() -> None:

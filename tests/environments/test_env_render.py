@@ -8,7 +8,11 @@ from typing import Any
 
 import pytest
 import yaml
-from rsp_platform.environments.checks import route_problems, secret_problems
+from rsp_platform.environments.checks import (
+    install_order_problems,
+    route_problems,
+    secret_problems,
+)
 from rsp_platform.environments.umbrella import UmbrellaChart
 
 from tests.charts.golden import compare_golden
@@ -53,6 +57,7 @@ def test_objects_meet_the_policy(name: str) -> None:
     assert_policy(render.objects, namespace="science-platform")
     assert list(route_problems(render.objects)) == []
     assert list(secret_problems({}, render.objects)) == []
+    assert list(install_order_problems(render.objects, "science-platform")) == []
 
 
 @pytest.mark.parametrize("name", ENVIRONMENTS)

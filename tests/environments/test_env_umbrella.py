@@ -115,5 +115,4 @@ def test_service_chart_honours_the_global_values(chart: str) -> None:
     assert "localhost" not in text
     for route in rendered.of_kind("PlatformIngress"):
         assert route["spec"].get("host", GLOBALS["host"]) == GLOBALS["host"]
-    if chart != "operator":
-        assert "https://platform.example.org" in text or "platform.example.org" in text
+    assert "https://platform.example.org" in text

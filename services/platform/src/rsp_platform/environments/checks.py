@@ -17,6 +17,12 @@ Each check has an id (:data:`CHECKS`) and reports :class:`LintProblem` s:
 ``secrets``
     A secret value in the environment file, or in what it renders (a
     ConfigMap, a container's literal environment, a Secret with data).
+``install-order``
+    A pre-install hook (a migration Job) that needs what only exists later:
+    Helm runs every hook of every chart before any ordinary object, so the
+    Job's namespace, the ExternalSecret making a Secret it reads and that
+    ExternalSecret's store must be hooks with a lower weight, or the first
+    install waits until the Job times out.
 """
 
 from __future__ import annotations
@@ -29,11 +35,12 @@ from urllib.parse import parse_qs, urlsplit
 from ..secretscan import env_secret_values, find_secret_values
 from .layout import Environment
 from .manifests import KubeObject, describe
-from .umbrella import RenderError, UmbrellaChart
+from .umbrella import DEFAULT_NAMESPACE, RenderError, UmbrellaChart
 
 __all__ = [
     "CHECKS",
     "LintProblem",
+    "install_order_problems",
     "lint_environment",
     "route_problems",
     "secret_problems",
@@ -45,6 +52,7 @@ CHECKS: dict[str, str] = {
     "helm": "helm lint --strict of the umbrella chart with the values",
     "routes": "every route that asks for scopes names at least one",
     "secrets": "no secret value in the values or in what they render",
+    "install-order": "pre-install hooks only need what earlier hooks made",
 }
 """Every check: id -> what it requires."""
 
@@ -124,14 +132,105 @@ def secret_problems(values: dict[str, Any], objects: list[KubeObject]) -> Iterat
                 yield f"{name}: {found}"
 
 
+def _pre_install_weight(obj: KubeObject) -> int | None:
+    """The hook weight of a pre-install hook, ``None`` for anything else."""
+    annotations = obj["metadata"].get("annotations") or {}
+    if "pre-install" not in str(annotations.get("helm.sh/hook", "")).split(","):
+        return None
+    return int(annotations.get("helm.sh/hook-weight", "0"))
+
+
+def _secrets_read(obj: KubeObject) -> set[str]:
+    """Names of the Secrets a workload's pods read (env, envFrom, volumes)."""
+    names: set[str] = set()
+    for container in _containers(obj):
+        for var in container.get("env") or []:
+            ref = (var.get("valueFrom") or {}).get("secretKeyRef")
+            if ref:
+                names.add(str(ref["name"]))
+        for source in container.get("envFrom") or []:
+            if source.get("secretRef"):
+                names.add(str(source["secretRef"]["name"]))
+    stack: list[Any] = [obj.get("spec")]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("secret"), dict) and "secretName" in node["secret"]:
+                names.add(str(node["secret"]["secretName"]))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return names
+
+
+def install_order_problems(
+    objects: list[KubeObject], release_namespace: str
+) -> Iterator[str]:
+    """Pre-install hooks that need an object made later than themselves.
+
+    A namespace no object creates, or a Secret no ExternalSecret makes, is
+    assumed to exist before the install (made by hand).
+    """
+    weights: dict[tuple[str, str, str], int | None] = {}
+    external: dict[tuple[str, str], KubeObject] = {}
+    for obj in objects:
+        meta = obj["metadata"]
+        namespace = str(meta.get("namespace") or "")
+        weights[(obj["kind"], namespace, meta["name"])] = _pre_install_weight(obj)
+        if obj["kind"] == "ExternalSecret":
+            target = (obj.get("spec") or {}).get("target") or {}
+            made = target.get("name") or meta["name"]
+            external[(namespace or release_namespace, str(made))] = obj
+
+    def later(key: tuple[str, str, str], weight: int) -> bool:
+        """Whether the object ``key`` is rendered and exists only after ``weight``."""
+        if key not in weights:
+            return False
+        before = weights[key]
+        return before is None or before >= weight
+
+    for obj in objects:
+        weight = _pre_install_weight(obj)
+        if weight is None or obj["kind"] not in ("Job", "Pod"):
+            continue
+        namespace = str(obj["metadata"].get("namespace") or release_namespace)
+        where = f"{describe(obj)} in {namespace}"
+        if namespace != release_namespace and later(
+            ("Namespace", "", namespace), weight
+        ):
+            yield f"{where} runs before its namespace is created"
+        for secret in sorted(_secrets_read(obj)):
+            maker = external.get((namespace, secret))
+            if maker is None:
+                continue
+            maker_key = ("ExternalSecret", namespace, maker["metadata"]["name"])
+            if later(maker_key, weight):
+                yield (
+                    f"{where} reads Secret {secret}, which {describe(maker)} makes"
+                    " only after the hook (make it an earlier pre-install hook)"
+                )
+                continue
+            maker_weight = weights[maker_key]
+            store = maker["spec"].get("secretStoreRef") or {}
+            store_kind = store.get("kind", "SecretStore")
+            store_namespace = namespace if store_kind == "SecretStore" else ""
+            if maker_weight is not None and later(
+                (store_kind, store_namespace, str(store.get("name"))), maker_weight
+            ):
+                yield (
+                    f"{where} reads Secret {secret}, whose {store_kind}"
+                    f" {store.get('name')} exists only after the hooks"
+                )
+
+
 def lint_environment(
     environment: Environment, umbrella: UmbrellaChart
 ) -> list[LintProblem]:
     """Every problem of one environment, in the order of :data:`CHECKS`.
 
-    The Helm checks run only when every enabled service has a chart (Helm
-    would only repeat that), and the rendered checks only when Helm lint
-    passes (there is nothing to render otherwise).
+    The Helm checks run only when the file meets the model and every
+    enabled service has a chart (Helm would only repeat those problems, less
+    clearly), and the rendered checks only when Helm lint passes.
     """
     name = environment.name
     problems = [
@@ -157,7 +256,8 @@ def lint_environment(
     problems.extend(
         LintProblem(name, "secrets", p) for p in secret_problems(environment.values, [])
     )
-    if missing:
+    if missing or problems:
+        # Helm would fail on the same values, less clearly.
         return problems
     helm_problems = umbrella.lint(environment.values)
     problems.extend(LintProblem(name, "helm", p) for p in helm_problems)
@@ -173,5 +273,9 @@ def lint_environment(
     )
     problems.extend(
         LintProblem(name, "secrets", p) for p in secret_problems({}, rendered.objects)
+    )
+    problems.extend(
+        LintProblem(name, "install-order", p)
+        for p in install_order_problems(rendered.objects, DEFAULT_NAMESPACE)
     )
     return problems
