@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 
 import kopf
+import pytest
 from kubernetes_asyncio import client
 from optest.token_fixtures import TokenHarness
 from optest.token_kube import NAMESPACE, secret_token
@@ -210,16 +212,28 @@ async def test_never_logs_token(token_harness: TokenHarness) -> None:
     assert all(secret_part not in (e.message or "") for e in events)
 
 
-async def test_secret_without_token_is_refilled(token_harness: TokenHarness) -> None:
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"token": ""},
+        # Not a token (a header injection if it were sent): no gateway call.
+        {"token": base64.b64encode(b"gt-abc\r\nX-Evil: 1").decode()},
+        {"token": "not base64!"},
+    ],
+)
+async def test_secret_without_token_is_refilled(
+    token_harness: TokenHarness, data: dict[str, str]
+) -> None:
     h = token_harness
     await h.create("tap-checker", SPEC)
     await h.reconcile("tap-checker")
     secret = await h.secret("tap-checker")
     assert secret is not None
     old_token = secret_token(secret)
-    # Someone empties the Secret (kubectl edit): the token is lost to its users.
-    emptied = client.V1Secret(metadata=secret.metadata, type="Opaque", data={})
-    await h.mock.replace_namespaced_secret("tap-checker", NAMESPACE, emptied)
+    # Someone edits the Secret (kubectl edit): the token is lost to its users.
+    edited = client.V1Secret(metadata=secret.metadata, type="Opaque", data=data)
+    await h.mock.replace_namespaced_secret("tap-checker", NAMESPACE, edited)
 
     await h.reconcile("tap-checker")
 

@@ -18,7 +18,7 @@ import httpx
 from pydantic import SecretStr, ValidationError
 
 from .errors import GatewayRefusedError, GatewayUnavailableError
-from .models import ServiceTokenRequest, TokenInfo
+from .models import ServiceTokenRequest, TokenInfo, token_key
 
 __all__ = ["API_PATH", "GatewayClient"]
 
@@ -104,7 +104,7 @@ class GatewayClient:
         if response.status_code != httpx.codes.CREATED:
             raise self._refusal(response, f"create a token for {username}")
         token = response.json().get("token") if self._is_json(response) else None
-        if not isinstance(token, str) or not token.startswith("gt-"):
+        if not isinstance(token, str) or token_key(token) is None:
             raise GatewayUnavailableError(
                 f"The gateway at {self._api} answered a token creation without a token"
             )

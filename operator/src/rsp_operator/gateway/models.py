@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = ["SERVICE", "ServiceTokenRequest", "TokenInfo", "as_utc", "token_key"]
+
+_TOKEN_RE = re.compile(r"^gt-([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{22}$")
 
 SERVICE = "service"
 """The gateway's type of token for ``bot-*`` users."""
@@ -53,8 +56,6 @@ class ServiceTokenRequest(BaseModel):
 
 
 def token_key(token: str) -> str | None:
-    """The key (public half) of a token string ``gt-<key>.<secret>``, if shaped so."""
-    if not token.startswith("gt-") or "." not in token:
-        return None
-    key = token[3:].split(".", 1)[0]
-    return key if len(key) == 22 else None
+    """The key (public half) of ``gt-<key>.<secret>``; `None` if not so shaped."""
+    match = _TOKEN_RE.match(token)
+    return match.group(1) if match else None

@@ -18,6 +18,7 @@ from kubernetes_asyncio import client
 from kubernetes_asyncio.client import ApiClient, ApiException
 
 from .. import GROUP, VERSION
+from ..gateway.models import token_key
 from .models import PLURAL, ServiceTokenRef
 
 __all__ = [
@@ -72,7 +73,7 @@ class SecretState:
 
     @property
     def token(self) -> str | None:
-        """The token in the ``token`` key, if there is a readable one."""
+        """The gateway token in the ``token`` key, if there is one."""
         data = self._secret.data or {}
         encoded = data.get(TOKEN_KEY)
         if not encoded:
@@ -81,7 +82,9 @@ class SecretState:
             value = base64.b64decode(encoded, validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
             return None
-        return value.strip() or None
+        value = value.strip()
+        # Anything else (edited by hand, another tool's data) is no token of ours.
+        return value if token_key(value) is not None else None
 
     @property
     def labels(self) -> dict[str, str]:
