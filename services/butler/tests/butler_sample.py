@@ -13,7 +13,6 @@ __all__ = ["SMALL", "small_repository"]
 SMALL = SampleSpec(
     patches=(5, 6),
     bands=("r", "i"),
-    objects_per_patch=40,
     coadd=ImageSpec(pixels=64),
     visits=(Visit(1_000_002, "r", 62.2, -37.4, 20_230_101, "2023-01-02T03:10:00"),),
     detectors=(94,),

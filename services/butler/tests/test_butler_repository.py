@@ -84,14 +84,15 @@ def test_coadd_shows_the_objects_of_its_table(butler: Butler) -> None:
     assert image.sky_projection is not None
     objects = butler.get("objectTable", skymap="DC2", tract=7, patch=5)
     assert isinstance(objects, astropy.table.Table)
-    assert len(objects) == SMALL.objects_per_patch
+    assert len(objects) > 20  # the TAP catalog's objects in the patch
+    assert len(set(objects["objectId"])) == len(objects)
     assert str(objects["r_psfFlux"].unit) == "nJy"
     patch = dc2_skymap().tract(7).patches[5]
     assert np.all(
         (objects["coord_ra"] >= patch.ra[0]) & (objects["coord_ra"] < patch.ra[1])
     )
     assert np.all(
-        (objects["coord_dec"] >= patch.dec[0]) & (objects["coord_dec"] <= patch.dec[1])
+        (objects["coord_dec"] >= patch.dec[0]) & (objects["coord_dec"] < patch.dec[1])
     )
     # The brightest object is a bright spot in the image where the WCS puts it.
     brightest = objects[np.argmax(objects["r_psfFlux"])]
@@ -189,7 +190,7 @@ def test_registry_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
         str(tmp_path / "dp01"), collections=CHAINED_COLLECTION
     ) as b:
         table = b.get("objectTable", skymap="DC2", tract=7, patch=5)
-        assert len(table) == SMALL.objects_per_patch
+        assert len(table) > 20
 
 
 def test_cli_makes_a_repository_and_an_index(tmp_path: Path, repo: Path) -> None:

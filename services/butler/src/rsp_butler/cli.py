@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -30,15 +31,40 @@ def main() -> None:
     help="Where files go, e.g. s3://bucket/dp01 (default: PATH, local disk).",
 )
 @click.option(
+    "--catalog-scale",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Objects of the TAP catalog the object tables are cut from"
+    " (the scale given to 'rsp-tap load'; default: make dev's).",
+)
+@click.option(
+    "--catalog-seed",
+    type=int,
+    default=None,
+    help="Seed of that TAP catalog (default: the generator's).",
+)
+@click.option(
     "--exist-ok",
     is_flag=True,
     help="Succeed without doing anything if PATH already holds a repository.",
 )
 def make_repo(
-    path: Path, registry: str, datastore_root: str | None, *, exist_ok: bool
+    path: Path,
+    registry: str,
+    datastore_root: str | None,
+    catalog_scale: int | None,
+    catalog_seed: int | None,
+    *,
+    exist_ok: bool,
 ) -> None:
     """Create the deterministic sample dp01 repository at PATH."""
-    from .repository import RepositoryError, make_repository  # noqa: PLC0415
+    from .repository import RepositoryError, SampleSpec, make_repository  # noqa: PLC0415
+
+    spec = SampleSpec()
+    if catalog_scale is not None:
+        spec = dataclasses.replace(spec, catalog_scale=catalog_scale)
+    if catalog_seed is not None:
+        spec = dataclasses.replace(spec, catalog_seed=catalog_seed)
 
     if exist_ok and (path / "butler.yaml").exists():
         click.echo(f"{path}: repository exists")
@@ -48,6 +74,7 @@ def make_repo(
             path,
             registry=None if registry == "sqlite" else registry,
             datastore_root=datastore_root,
+            spec=spec,
         )
     except RepositoryError as e:
         raise click.ClickException(str(e)) from None

@@ -2,8 +2,8 @@
 
 Every random draw comes from a generator seeded by the dataset it belongs
 to (dataset type and data ID), so one dataset's content does not depend on
-which others are made or in which order. Objects have positions inside
-their patch and fluxes in each band; coadd images show those same objects
+which others are made or in which order. Object tables are the TAP
+catalog's rows (:mod:`rsp_butler.catalog`); coadd images show those objects
 as Gaussian point sources over noise, so a table and the image of the same
 patch agree.
 """
@@ -11,7 +11,6 @@ patch agree.
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass
 
 import astropy.table
@@ -20,14 +19,11 @@ import astropy.wcs
 import lsst.images as li
 import numpy as np
 
-from .skymap import Patch
-
 __all__ = [
     "BANDS",
     "MASK_SCHEMA",
     "ImageSpec",
     "masked_image",
-    "object_table",
     "rng_for",
     "source_table",
 ]
@@ -64,34 +60,6 @@ def _fluxes(rng: np.random.Generator, count: int) -> dict[str, np.ndarray]:
         mag = r_mag + _COLOR[band] + rng.normal(0.0, 0.3, count)
         fluxes[band] = 10 ** ((_AB_ZERO_POINT_NJY - mag) / 2.5)
     return fluxes
-
-
-def object_table(skymap: str, patch: Patch, count: int) -> astropy.table.Table:
-    """The ``objectTable`` of one patch: positions, flags and PSF fluxes per band."""
-    rng = rng_for("objectTable", skymap, patch.tract, patch.id)
-    ra = rng.uniform(patch.ra[0], patch.ra[1], count)
-    low, high = (math.sin(math.radians(d)) for d in patch.dec)
-    sin_dec = rng.uniform(low, high, count)
-    dec = np.degrees(np.arcsin(sin_dec))
-    index = np.arange(count, dtype=np.int64)
-    table = astropy.table.Table()
-    table["objectId"] = (
-        (np.int64(patch.tract) << 32) | (np.int64(patch.id) << 20) | index
-    )
-    table["coord_ra"] = astropy.table.Column(ra, unit=u.deg)
-    table["coord_dec"] = astropy.table.Column(dec, unit=u.deg)
-    table["tract"] = np.full(count, patch.tract, dtype=np.int64)
-    table["patch"] = np.full(count, patch.id, dtype=np.int64)
-    table["detect_isPrimary"] = np.ones(count, dtype=bool)
-    table["refExtendedness"] = (rng.uniform(size=count) < 0.6).astype(np.float64)
-    for band, flux in _fluxes(rng, count).items():
-        error = np.sqrt(flux * 5.0 + 40.0**2)
-        table[f"{band}_psfFlux"] = astropy.table.Column(
-            flux + rng.normal(0.0, 1.0, count) * error, unit=u.nJy
-        )
-        table[f"{band}_psfFluxErr"] = astropy.table.Column(error, unit=u.nJy)
-    table.meta["skymap"] = skymap
-    return table
 
 
 def source_table(

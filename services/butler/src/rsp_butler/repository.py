@@ -9,7 +9,9 @@ content (:mod:`rsp_butler.content`):
 ``deepCoadd`` (tract, patch, band)
     Coadded image of a patch, ``MaskedImageV2`` (``lsst-images``, FITS).
 ``objectTable`` (tract, patch)
-    Objects of a patch with PSF fluxes per band, ``ArrowAstropy`` (Parquet).
+    Objects of a patch with PSF fluxes per band, ``ArrowAstropy`` (Parquet):
+    the TAP catalog's rows in the patch (:mod:`rsp_butler.catalog`), for the
+    catalog scale and seed of :class:`SampleSpec`.
 ``calexp`` (visit, detector)
     Calibrated single-visit image, ``MaskedImageV2`` (FITS).
 ``src`` (visit, detector)
@@ -43,8 +45,10 @@ from lsst.daf.butler import (
 )
 from lsst.daf.butler._collection_type import CollectionType
 from lsst.sphgeom import ConvexPolygon, LonLat, UnitVector3d
+from rsp_platform.devtap import DEV_TAP_SCALE
 
-from .content import ImageSpec, masked_image, object_table, source_table
+from .catalog import DEFAULT_SEED, catalog_object_table
+from .content import ImageSpec, masked_image, source_table
 from .skymap import SkyMap, dc2_skymap, tan_wcs
 
 __all__ = [
@@ -120,8 +124,11 @@ class SampleSpec:
         Those patches (ids).
     bands
         Bands of the coadds.
-    objects_per_patch
-        Rows of each ``objectTable``.
+    catalog_scale
+        Objects of the TAP catalog the object tables are cut from (the
+        scale ``rsp-tap load`` was given).
+    catalog_seed
+        Seed of that TAP catalog.
     coadd
         Size, noise and PSF of coadd images.
     visits
@@ -139,7 +146,8 @@ class SampleSpec:
     tract: int = 7
     patches: tuple[int, ...] = (5, 6, 9, 10)
     bands: tuple[str, ...] = ("g", "r", "i")
-    objects_per_patch: int = 300
+    catalog_scale: int = DEV_TAP_SCALE
+    catalog_seed: int = DEFAULT_SEED
     coadd: ImageSpec = field(default_factory=ImageSpec)
     visits: tuple[Visit, ...] = field(default_factory=_default_visits)
     detectors: tuple[int, ...] = (94, 95)
@@ -324,7 +332,9 @@ def _datasets(
             "tract": tract.id,
             "patch": patch.id,
         }
-        objects = object_table(skymap.name, patch, spec.objects_per_patch)
+        objects = catalog_object_table(
+            skymap.name, patch, scale=spec.catalog_scale, seed=spec.catalog_seed
+        )
         yield "objectTable", data_id, objects
         wcs = patch.wcs(spec.coadd.pixels)
         frame = li.TractFrame(
