@@ -65,7 +65,7 @@ def test_services_shows_what_runs_where(checkout: PlatformLayout) -> None:
 def test_good_environments_lint_clean(name: str) -> None:
     result = _run("lint", name)
     assert result.exit_code == 0, result.output
-    checks = "values, charts, helm, routes, secrets, install-order"
+    checks = "values, charts, helm, minimal, routes, secrets, install-order"
     assert result.output == f"{name}: ok ({checks})\n"
 
 
@@ -110,6 +110,21 @@ def test_lint_catches_an_enabled_service_without_a_chart(
     # Disabled, the missing chart is no problem.
     _edit_environment(checkout, "local", butler__enabled=False)
     assert _run("lint", "local", root=checkout.charts_dir.parent).exit_code == 0
+
+
+def test_lint_catches_a_repeated_default(checkout: PlatformLayout) -> None:
+    _edit_environment(
+        checkout,
+        "idfint",
+        tap__config__maxrecDefault=100000,
+        tls__certManager__issuerKind="ClusterIssuer",
+        operator__enabled=True,
+    )
+    result = _run("lint", "idfint", root=checkout.charts_dir.parent)
+    assert result.exit_code == 1
+    for where in ("tap.config.maxrecDefault", "tls.certManager.issuerKind"):
+        assert f"idfint: [minimal] {where}: repeats the default" in result.output
+    assert "operator.enabled" in result.output
 
 
 def test_lint_catches_a_route_without_scopes(checkout: PlatformLayout) -> None:

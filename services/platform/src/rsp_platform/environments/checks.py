@@ -10,6 +10,10 @@ Each check has an id (:data:`CHECKS`) and reports :class:`LintProblem` s:
 ``helm``
     ``helm lint --strict`` of the umbrella chart with the environment's
     values: a chart's values schema, a failing template, a Helm warning.
+``minimal``
+    A value the file repeats from the defaults (the umbrella chart's or the
+    service chart's ``values.yaml``): an environment holds only what
+    differs, so that a change of default reaches every environment.
 ``routes``
     A rendered route that asks for scopes but names none: a
     ``PlatformIngress`` with access ``scopes`` (the default) and no scope,
@@ -27,7 +31,7 @@ Each check has an id (:data:`CHECKS`) and reports :class:`LintProblem` s:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -42,6 +46,7 @@ __all__ = [
     "LintProblem",
     "install_order_problems",
     "lint_environment",
+    "repeated_defaults",
     "route_problems",
     "secret_problems",
 ]
@@ -50,6 +55,7 @@ CHECKS: dict[str, str] = {
     "values": "the file meets the environment model (no unknown key)",
     "charts": "every enabled service has its chart",
     "helm": "helm lint --strict of the umbrella chart with the values",
+    "minimal": "the file repeats no default",
     "routes": "every route that asks for scopes names at least one",
     "secrets": "no secret value in the values or in what they render",
     "install-order": "pre-install hooks only need what earlier hooks made",
@@ -130,6 +136,22 @@ def secret_problems(values: dict[str, Any], objects: list[KubeObject]) -> Iterat
             where = f"containers[{container.get('name')}].env"
             for found in env_secret_values(container.get("env") or [], where):
                 yield f"{name}: {found}"
+
+
+def repeated_defaults(
+    values: Mapping[str, Any], defaults: Mapping[str, Any], path: str = ""
+) -> Iterator[str]:
+    """Values equal to their default, by dotted path (``global`` excepted:
+    it names the environment, so every file states it)."""
+    for key, value in values.items():
+        where = f"{path}.{key}" if path else str(key)
+        if where == "global" or key not in defaults:
+            continue
+        default = defaults[key]
+        if isinstance(value, Mapping) and isinstance(default, Mapping):
+            yield from repeated_defaults(value, default, where)
+        elif value == default:
+            yield f"{where}: repeats the default; leave it out"
 
 
 def _pre_install_weight(obj: KubeObject) -> int | None:
@@ -259,6 +281,10 @@ def lint_environment(
     if missing or problems:
         # Helm would fail on the same values, less clearly.
         return problems
+    problems.extend(
+        LintProblem(name, "minimal", p)
+        for p in repeated_defaults(environment.values, umbrella.effective_defaults())
+    )
     helm_problems = umbrella.lint(environment.values)
     problems.extend(LintProblem(name, "helm", p) for p in helm_problems)
     if helm_problems:

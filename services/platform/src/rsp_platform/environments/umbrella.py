@@ -136,6 +136,17 @@ class UmbrellaChart:
         """The umbrella chart's ``values.yaml``."""
         return load_values(self.directory / "values.yaml")
 
+    def effective_defaults(self) -> dict[str, Any]:
+        """What an environment gets without a values file: each present
+        service chart's ``values.yaml`` under its name, the umbrella chart's
+        ``values.yaml`` over them (as Helm coalesces them)."""
+        charts = {
+            d.name: load_values(d.source / "values.yaml")
+            for d in self.dependencies()
+            if d.present and d.source is not None
+        }
+        return merge_values(charts, self.default_values())
+
     def enabled(self, values: Mapping[str, Any]) -> list[Dependency]:
         """Dependencies whose condition holds with ``values`` over the defaults.
 
