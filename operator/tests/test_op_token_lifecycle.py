@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import UTC, datetime
 
@@ -268,3 +269,16 @@ async def test_handlers_are_registered_with_kopf() -> None:
     (deleter,) = [h for h in handlers if h.id == "revoke_service_token"]
     # A finalizer holds the deletion until the token is revoked.
     assert getattr(deleter, "requires_finalizer", None) is True
+
+
+async def test_concurrent_reconciles_make_one_token(
+    token_harness: TokenHarness,
+) -> None:
+    h = token_harness
+    await h.create("tap-checker", SPEC)
+
+    # kopf runs the timer apart from the change handlers: both at once.
+    await asyncio.gather(h.reconcile("tap-checker"), h.tick("tap-checker"))
+
+    assert len(await h.gateway.tokens_of("bot-tap-checker")) == 1
+    assert [e.reason for e in await h.events("tap-checker")] == ["TokenCreated"]
