@@ -285,3 +285,20 @@ async def test_secret_write_failure_revokes_new_token(
     await h.reconcile("tap-checker")
     assert len(await h.gateway.tokens_of("bot-tap-checker")) == 1
     assert (await h.ready("tap-checker"))["status"] == "True"
+
+
+async def test_admin_token_without_admin_scope_refused(
+    token_harness: TokenHarness,
+) -> None:
+    h = token_harness
+    weak = await h.gateway.create_token("bot-weak", ["read:tap"])
+    await h.reconnect(h.gateway.transport, admin_token=SecretStr(weak))
+    await h.create("tap-checker", SPEC)
+
+    with pytest.raises(kopf.PermanentError, match="HTTP 403"):
+        await h.reconcile("tap-checker")
+
+    ready = await h.ready("tap-checker")
+    assert (ready["status"], ready["reason"]) == ("False", "GatewayRefused")
+    assert "admin:token" in ready["message"]
+    assert weak.split(".")[1] not in ready["message"]
