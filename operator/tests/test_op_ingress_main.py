@@ -21,6 +21,7 @@ def test_kopf_keeps_its_state_in_annotations() -> None:
     assert progress.prefix == "science-platform.dev"
     assert settings.persistence.finalizer == "science-platform.dev/operator"
     assert settings.posting.level == logging.WARNING
+    assert settings.scanning.disabled
 
 
 async def test_startup_fills_the_memo(monkeypatch: pytest.MonkeyPatch) -> None:

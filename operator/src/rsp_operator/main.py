@@ -60,6 +60,10 @@ def configure_kopf(settings: kopf.OperatorSettings) -> None:
     settings.posting.reporting_component = "rsp-operator"
     settings.posting.event_name_prefix = "rsp-operator-"
     settings.execution.default_backoff = 30
+    # The chart's RBAC grants no access to CustomResourceDefinitions or
+    # namespaces (least privilege): the CRDs are installed with the chart and
+    # the watched namespaces are configured, so kopf need not scan for them.
+    settings.scanning.disabled = True
 
 
 async def load_kubernetes_config() -> None:
