@@ -12,6 +12,10 @@ on free loopback ports. Two measurements:
   hub with its own token and cookies, poll their server status
   (``GET /nb/hub/api/users/<u>``, through nginx, the gateway's auth
   subrequest and the proxy) once per interval; target p95 under 200 ms.
+  Each interval of ``--intervals`` is run in turn with the same users, and
+  the CPU time each process spent per request (hub, proxy, gateway, nginx,
+  this load generator) is printed: unlike latency on a shared machine, it
+  says what one request costs.
 
 Run with ``make bench`` or ``benchmarks/notebooks/run [--users 200]``.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
 import sys
@@ -44,6 +49,44 @@ def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     index = max(0, min(len(ordered) - 1, round(fraction * len(ordered)) - 1))
     return ordered[index]
+
+
+def load_average() -> str:
+    """The machine's 1-minute load average (others share its two cores)."""
+    return f"{os.getloadavg()[0]:.1f}"
+
+
+def _cpu_seconds(stat: str) -> tuple[int, str, float]:
+    """(process group, command, user + system CPU seconds) from /proc/<pid>/stat."""
+    command = stat[stat.index("(") + 1 : stat.rindex(")")]
+    fields = stat[stat.rindex(")") + 2 :].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[2]), command, (int(fields[11]) + int(fields[12])) / ticks
+
+
+def cpu_by_part(platform: LocalPlatform) -> dict[str, float]:
+    """CPU seconds used so far by each part of the platform and by this process.
+
+    Each part runs in its own session (process group); the proxy (``node``)
+    is in the hub's.
+    """
+    groups = {p.pid: name for name, p in platform.processes.items()}
+    used = dict.fromkeys([*groups.values(), "proxy"], 0.0)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            group, command, seconds = _cpu_seconds((entry / "stat").read_text())
+        except (OSError, ValueError, IndexError):
+            continue  # ended meanwhile
+        name = groups.get(group)
+        if name == "hub" and command == "node":
+            name = "proxy"
+        if name is not None:
+            used[name] += seconds
+    times = os.times()
+    used["load generator"] = times.user + times.system
+    return used
 
 
 def xsrf(client: httpx.AsyncClient, path: str) -> str:
@@ -111,20 +154,23 @@ async def spawn_to_kernel(platform: LocalPlatform, trials: int) -> list[float]:
     return times
 
 
-async def poll_status(
-    platform: LocalPlatform, users: int, duration: float, interval: float
-) -> tuple[list[float], int]:
-    """Latencies (ms) of every status poll of ``users`` users, and errors."""
-    tokens = []
-    for i in range(users):
-        tokens.append(
-            await asyncio.to_thread(
-                platform.create_token, f"bench-user-{i:03d}", SCOPES, uid=44000 + i
-            )
-        )
+async def logged_in_users(
+    platform: LocalPlatform, users: int
+) -> list[httpx.AsyncClient]:
+    """``users`` users, each with a token and logged in to the hub."""
     clients = []
-    for token in tokens:
+    for i in range(users):
+        token = await asyncio.to_thread(
+            platform.create_token, f"bench-user-{i:03d}", SCOPES, uid=44000 + i
+        )
         clients.append(await logged_in_client(platform, token))
+    return clients
+
+
+async def poll_status(
+    clients: list[httpx.AsyncClient], duration: float, interval: float
+) -> tuple[list[float], int]:
+    """Latencies (ms) of every status poll of the users, and errors."""
     latencies: list[float] = []
     errors = 0
 
@@ -141,10 +187,7 @@ async def poll_status(
                 errors += 1
             await asyncio.sleep(max(0.0, interval - (time.perf_counter() - start)))
 
-    try:
-        await asyncio.gather(*(user(i, c) for i, c in enumerate(clients)))
-    finally:
-        await asyncio.gather(*(c.aclose() for c in clients))
+    await asyncio.gather(*(user(i, c) for i, c in enumerate(clients)))
     return latencies, errors
 
 
@@ -154,7 +197,12 @@ async def main() -> None:
     parser.add_argument("--trials", type=int, default=5, help="spawns to time")
     parser.add_argument("--users", type=int, default=200, help="polling users")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds")
-    parser.add_argument("--interval", type=float, default=1.0, help="poll period")
+    parser.add_argument(
+        "--intervals",
+        type=lambda text: [float(v) for v in text.split(",")],
+        default=[1.0],
+        help="poll periods to run in turn, comma-separated (seconds)",
+    )
     args = parser.parse_args()
     has_lab_venv = (LAB_VENV / "bin" / "jupyterhub-singleuser").exists()
     lab_venv = LAB_VENV if has_lab_venv else None
@@ -168,23 +216,48 @@ async def main() -> None:
 
 async def measure(platform: LocalPlatform, args: argparse.Namespace) -> None:
     """Both measurements on a running platform, printed."""
-    times = await spawn_to_kernel(platform, args.trials)
-    print(
-        f"spawn to kernel answer: median {statistics.median(times):.2f} s,"
-        f" min {min(times):.2f} s, max {max(times):.2f} s"
-        f" over {len(times)} spawns (target < 5 s)",
-        flush=True,
+    if args.trials:
+        print(f"load average {load_average()}", flush=True)
+        times = await spawn_to_kernel(platform, args.trials)
+        print(
+            f"spawn to kernel answer: median {statistics.median(times):.2f} s,"
+            f" min {min(times):.2f} s, max {max(times):.2f} s"
+            f" over {len(times)} spawns (target < 5 s), load {load_average()}",
+            flush=True,
+        )
+    if not args.users:
+        return
+    clients = await logged_in_users(platform, args.users)
+    try:
+        for interval in args.intervals:
+            await measure_polling(platform, clients, args.duration, interval)
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
+
+
+async def measure_polling(
+    platform: LocalPlatform,
+    clients: list[httpx.AsyncClient],
+    duration: float,
+    interval: float,
+) -> None:
+    """One polling run, printed with the CPU each part spent per request."""
+    load = load_average()
+    before = cpu_by_part(platform)
+    latencies, errors = await poll_status(clients, duration, interval)
+    after = cpu_by_part(platform)
+    count = max(1, len(latencies))
+    cpu = ", ".join(
+        f"{name} {(after[name] - before[name]) * 1000 / count:.1f}" for name in after
     )
-    latencies, errors = await poll_status(
-        platform, args.users, args.duration, args.interval
-    )
     print(
-        f"hub API, {args.users} users polling every {args.interval:g} s for"
-        f" {args.duration:g} s: {len(latencies)} requests"
-        f" ({len(latencies) / args.duration:.0f}/s), {errors} errors,"
-        f" p50 {percentile(latencies, 0.5):.1f} ms,"
+        f"hub API, {len(clients)} users polling every {interval:g} s for"
+        f" {duration:g} s (load {load} to {load_average()}):"
+        f" {len(latencies)} requests ({len(latencies) / duration:.0f}/s),"
+        f" {errors} errors, p50 {percentile(latencies, 0.5):.1f} ms,"
         f" p95 {percentile(latencies, 0.95):.1f} ms,"
-        f" p99 {percentile(latencies, 0.99):.1f} ms (target p95 < 200 ms)",
+        f" p99 {percentile(latencies, 0.99):.1f} ms (target p95 < 200 ms);"
+        f" CPU ms per request: {cpu}",
         flush=True,
     )
 
