@@ -65,7 +65,7 @@ def test_services_shows_what_runs_where(checkout: PlatformLayout) -> None:
 def test_good_environments_lint_clean(name: str) -> None:
     result = _run("lint", name)
     assert result.exit_code == 0, result.output
-    checks = "values, charts, helm, minimal, routes, secrets, install-order"
+    checks = "values, charts, minimal, discovery, helm, routes, secrets, install-order"
     assert result.output == f"{name}: ok ({checks})\n"
 
 
@@ -107,9 +107,46 @@ def test_lint_catches_an_enabled_service_without_a_chart(
     assert result.exit_code == 1
     assert "idfprod: [charts] butler is enabled, but" in result.output
     assert "has no Chart.yaml" in result.output
-    # Disabled, the missing chart is no problem.
-    _edit_environment(checkout, "local", butler__enabled=False)
-    assert _run("lint", "local", root=checkout.charts_dir.parent).exit_code == 0
+    # Disabled (and so not listed by discovery), the missing chart is no problem.
+    _edit_environment(
+        checkout,
+        "local",
+        butler__enabled=False,
+        discovery__config__enabledServices=["gateway", "repertoire", "nublado", "tap"],
+    )
+    result = _run("lint", "local", root=checkout.charts_dir.parent)
+    assert result.exit_code == 0, result.output
+
+
+def test_lint_catches_discovery_listing_what_does_not_run(
+    checkout: PlatformLayout,
+) -> None:
+    _edit_environment(checkout, "idfdev", tap__enabled=False)
+    _edit_environment(
+        checkout,
+        "idfint",
+        discovery__config__enabledServices=[
+            "gateway",
+            "repertoire",
+            "nublado",
+            "tap",
+            "portal",
+        ],
+    )
+    result = _run("lint", "--all", root=checkout.charts_dir.parent)
+    assert result.exit_code == 1
+    assert (
+        "idfdev: [discovery] discovery.config.enabledServices lists tap, which"
+        " does not run"
+    ) in result.output
+    assert (
+        "idfint: [discovery] discovery.config.enabledServices lists portal, which"
+        " does not run"
+    ) in result.output
+    assert (
+        "idfint: [discovery] discovery.config.enabledServices leaves out butler,"
+        " which runs"
+    ) in result.output
 
 
 def test_lint_catches_a_repeated_default(checkout: PlatformLayout) -> None:

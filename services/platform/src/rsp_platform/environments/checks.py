@@ -7,13 +7,16 @@ Each check has an id (:data:`CHECKS`) and reports :class:`LintProblem` s:
     type, a base URL on another host), or names another environment.
 ``charts``
     A service the environment enables has no chart in ``charts/``.
-``helm``
-    ``helm lint --strict`` of the umbrella chart with the environment's
-    values: a chart's values schema, a failing template, a Helm warning.
 ``minimal``
     A value the file repeats from the defaults (the umbrella chart's or the
     service chart's ``values.yaml``): an environment holds only what
     differs, so that a change of default reaches every environment.
+``discovery``
+    Service discovery lists other services than those that run: a client
+    would look up a service that is not there, or miss one that is.
+``helm``
+    ``helm lint --strict`` of the umbrella chart with the environment's
+    values: a chart's values schema, a failing template, a Helm warning.
 ``routes``
     A rendered route that asks for scopes but names none: a
     ``PlatformIngress`` with access ``scopes`` (the default) and no scope,
@@ -31,19 +34,21 @@ Each check has an id (:data:`CHECKS`) and reports :class:`LintProblem` s:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ..secretscan import env_secret_values, find_secret_values
 from .layout import Environment
-from .manifests import KubeObject, describe
+from .manifests import KubeObject, describe, merge_values
+from .model import ROUTED_SERVICES
 from .umbrella import DEFAULT_NAMESPACE, RenderError, UmbrellaChart
 
 __all__ = [
     "CHECKS",
     "LintProblem",
+    "discovery_problems",
     "install_order_problems",
     "lint_environment",
     "repeated_defaults",
@@ -54,8 +59,9 @@ __all__ = [
 CHECKS: dict[str, str] = {
     "values": "the file meets the environment model (no unknown key)",
     "charts": "every enabled service has its chart",
-    "helm": "helm lint --strict of the umbrella chart with the values",
     "minimal": "the file repeats no default",
+    "discovery": "service discovery lists exactly the services that run",
+    "helm": "helm lint --strict of the umbrella chart with the values",
     "routes": "every route that asks for scopes names at least one",
     "secrets": "no secret value in the values or in what they render",
     "install-order": "pre-install hooks only need what earlier hooks made",
@@ -152,6 +158,30 @@ def repeated_defaults(
             yield from repeated_defaults(value, default, where)
         elif value == default:
             yield f"{where}: repeats the default; leave it out"
+
+
+def discovery_problems(
+    values: Mapping[str, Any], enabled: Iterable[str]
+) -> Iterator[str]:
+    """Differences between the services discovery lists and those that run.
+
+    Parameters
+    ----------
+    values
+        The effective values (defaults and the environment's).
+    enabled
+        The enabled service charts.
+    """
+    enabled = set(enabled)
+    if "discovery" not in enabled:
+        return
+    config = (values.get("discovery") or {}).get("config") or {}
+    listed = set(config.get("enabledServices") or [])
+    running = {ROUTED_SERVICES[s] for s in enabled if s in ROUTED_SERVICES}
+    for name in sorted(listed - running):
+        yield f"discovery.config.enabledServices lists {name}, which does not run"
+    for name in sorted(running - listed):
+        yield f"discovery.config.enabledServices leaves out {name}, which runs"
 
 
 def _pre_install_weight(obj: KubeObject) -> int | None:
@@ -284,6 +314,13 @@ def lint_environment(
     problems.extend(
         LintProblem(name, "minimal", p)
         for p in repeated_defaults(environment.values, umbrella.effective_defaults())
+    )
+    effective = merge_values(umbrella.effective_defaults(), environment.values)
+    problems.extend(
+        LintProblem(name, "discovery", p)
+        for p in discovery_problems(
+            effective, (d.name for d in umbrella.enabled(environment.values))
+        )
     )
     helm_problems = umbrella.lint(environment.values)
     problems.extend(LintProblem(name, "helm", p) for p in helm_problems)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.alias_generators import to_camel
 
 __all__ = [
+    "ROUTED_SERVICES",
     "SERVICES",
     "CertManagerValues",
     "EnvironmentValues",
@@ -42,6 +43,16 @@ SERVICES: tuple[str, ...] = (
     "operator",
 )
 """The service charts of the umbrella chart, as its dependencies name them."""
+
+ROUTED_SERVICES: dict[str, str] = {
+    "gateway": "gateway",
+    "discovery": "repertoire",
+    "notebooks": "nublado",
+    "tap": "tap",
+    "butler": "butler",
+}
+"""Service chart -> the name of its service in the route table (and in
+service discovery); the operator serves no route."""
 
 HOST_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 K8S_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
