@@ -235,6 +235,18 @@ def test_lint_catches_a_file_named_for_another_environment(
     ) in result.output
 
 
+def test_lint_all_reports_an_unreadable_file_and_goes_on(
+    checkout: PlatformLayout,
+) -> None:
+    (checkout.environments_dir / "values-broken.yaml").write_text("- a list\n")
+    result = _run("lint", "--all", root=checkout.charts_dir.parent)
+    assert result.exit_code == 1
+    assert "broken: [values]" in result.output
+    assert "values must be a mapping, not list" in result.output
+    assert "idfprod: ok" in result.output
+    assert "1 of 5 environment(s) have problems" in result.output
+
+
 def test_lint_needs_a_name_or_all() -> None:
     assert _run("lint").exit_code == 2
     assert _run("lint", "idfprod", "--all").exit_code == 2

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .checks import CHECKS, lint_environment
+from .checks import CHECKS, LintProblem, lint_environment
 from .layout import Environment, EnvironmentFileError, PlatformLayout
 from .manifests import dump_objects
 from .model import SERVICES
@@ -98,26 +98,28 @@ def lint(ctx: click.Context, name: str | None, *, all_environments: bool) -> Non
         raise click.UsageError("give an environment NAME or --all, not both")
     layout = _layout(ctx)
     umbrella = _umbrella(layout)
-    try:
-        environments = (
-            layout.environments()
-            if all_environments
-            else [_environment(layout, name or "")]
+    names = layout.names() if all_environments else [name or ""]
+    if not names:
+        raise click.ClickException(
+            f"no values-<name>.yaml in {layout.environments_dir}"
         )
-    except EnvironmentFileError as e:
-        raise click.ClickException(str(e)) from None
     failed = 0
-    for environment in environments:
-        problems = lint_environment(environment, umbrella)
+    for each in names:
+        try:
+            problems = lint_environment(layout.environment(each), umbrella)
+        except EnvironmentFileError as e:
+            if not all_environments:
+                raise click.ClickException(str(e)) from None
+            problems = [LintProblem(each, "values", str(e))]
         for problem in problems:
             click.echo(str(problem), err=True)
         if problems:
             failed += 1
         else:
-            click.echo(f"{environment.name}: ok ({', '.join(CHECKS)})")
+            click.echo(f"{each}: ok ({', '.join(CHECKS)})")
     if failed:
         raise click.ClickException(
-            f"{failed} of {len(environments)} environment(s) have problems"
+            f"{failed} of {len(names)} environment(s) have problems"
         )
 
 

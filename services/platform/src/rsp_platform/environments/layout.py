@@ -111,6 +111,14 @@ class PlatformLayout:
         """The umbrella chart's directory."""
         return self.charts_dir / UMBRELLA_CHART
 
+    def names(self) -> list[str]:
+        """Names of the environments that have a values file, sorted."""
+        return sorted(
+            match["name"]
+            for path in self.environments_dir.glob("values-*.yaml")
+            if (match := _FILE.match(path.name)) is not None
+        )
+
     def environments(self) -> list[Environment]:
         """Every environment, sorted by name.
 

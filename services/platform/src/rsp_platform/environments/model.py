@@ -151,7 +151,10 @@ class TlsValues(_Strict):
     ``operator.config.tlsSecretName``: one name for the issuer and the routes.
     """
 
-    cert_manager: CertManagerValues = CertManagerValues()
+    cert_manager: Annotated[
+        CertManagerValues,
+        Field(description="Certificates issued by cert-manager"),
+    ] = CertManagerValues()
 
 
 class SecretStoreValues(_Strict):

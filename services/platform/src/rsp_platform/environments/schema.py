@@ -70,6 +70,10 @@ def environment_schema() -> dict[str, Any]:
     definitions = raw.pop("$defs", {})
     schema = _without_titles(_inline(raw, definitions))
     schema.pop("title", None)
+    schema["description"] = (
+        "environments/values-<name>.yaml: what differs in one environment;"
+        " a service's section beyond enabled is checked by its chart's schema"
+    )
     return {
         "$schema": _DRAFT,
         "title": "Values of one environment of the science platform",
@@ -81,6 +85,10 @@ def umbrella_schema() -> dict[str, Any]:
     """JSON schema of the umbrella chart's values (Helm checks it)."""
     schema = environment_schema()
     schema["title"] = "Values of the science-platform umbrella chart"
+    schema["description"] = (
+        "The umbrella chart's own values; each service's section is checked"
+        " by that chart's schema"
+    )
     for name in SERVICES:
         section = schema["properties"][name]
         schema["properties"][name] = {
