@@ -5,6 +5,12 @@ and, encrypted, in Redis for the other processes. It is handed out again
 while it has ``minimum_lifetime`` left (or cannot get any better because
 it already lives as long as its parent); otherwise a new one is minted,
 living ``min(parent expiry, now + notebook_token_lifetime)``.
+
+Reuse is the ingress's hot path and reads no database: the parent's scopes
+are re-read in the database (under a share lock) only when a child is
+minted. A parent narrowed meanwhile (a change, the group refresh) is
+evicted from every process's cache together with the children cached
+under it, and a child is reused only while its scopes are those asked.
 """
 
 from __future__ import annotations
