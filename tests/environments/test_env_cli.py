@@ -287,6 +287,20 @@ def test_render_refuses_invalid_values(checkout: PlatformLayout) -> None:
     assert "global.imageTag" in result.output
 
 
+def test_a_failing_template_is_reported_without_a_traceback(
+    checkout: PlatformLayout,
+) -> None:
+    broken = checkout.charts_dir / "tap" / "templates" / "broken.yaml"
+    broken.write_text('{{ fail "the bucket is not configured" }}\n')
+    root = checkout.charts_dir.parent
+    for command in (["render", "idfprod"], ["lint", "idfprod"]):
+        result = _run(*command, root=root)
+        assert result.exit_code == 1
+        assert "the bucket is not configured" in result.output
+        assert "rsp-umbrella-" not in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
 def test_schema_check_finds_drift(checkout: PlatformLayout) -> None:
     assert _run("schema", "--check").output == "schemas are current\n"
     (checkout.environments_dir / "values.schema.json").write_text("{}\n")

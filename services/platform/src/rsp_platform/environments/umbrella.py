@@ -214,15 +214,19 @@ class UmbrellaChart:
 
         start = time.perf_counter()
         self._check_enabled_present(values)
-        with self.assembled() as path, helm.Chart.load(path) as chart:
+        with self.assembled() as path:
             try:
-                manifests = chart.render(
-                    dict(values), name=release, namespace=namespace, is_install=True
-                )
-            except helm.HelmError as e:
-                raise RenderError(str(e)) from None
-            crds = [yaml.safe_load(c["data"]) for c in chart.crds]
-        pairs = split_manifests(manifests)
+                with helm.Chart.load(path) as chart:
+                    manifests = chart.render(
+                        dict(values),
+                        name=release,
+                        namespace=namespace,
+                        is_install=True,
+                    )
+                    crds = [yaml.safe_load(c["data"]) for c in chart.crds]
+                pairs = split_manifests(manifests)
+            except (helm.HelmError, ValueError, yaml.YAMLError) as e:
+                raise RenderError(self._local(str(e), path)) from None
         return RenderedEnvironment(
             objects=sort_objects(o for _, o in pairs),
             crds=[c for c in crds if isinstance(c, dict)],
@@ -250,11 +254,17 @@ class UmbrellaChart:
                     path, dict(values), strict=True, namespace=namespace, quiet=True
                 )
             except helm.HelmError as e:
-                return [str(e)]
-        problems = [
-            f"{m['path']}: {m['error']}"
-            for m in report.get("messages", [])
-            if m["severity"] >= 2
-        ]
-        problems.extend(str(e) for e in report.get("errors", []) or [])
+                return [self._local(str(e), path)]
+            problems = [
+                self._local(f"{m['path']}: {m['error']}", path)
+                for m in report.get("messages", [])
+                if m["severity"] >= 2
+            ]
+            problems.extend(
+                self._local(str(e), path) for e in report.get("errors", []) or []
+            )
         return problems
+
+    def _local(self, message: str, assembled: Path) -> str:
+        """A Helm message naming the checkout's chart, not the temporary copy."""
+        return message.replace(str(assembled), str(self.directory))
