@@ -63,3 +63,33 @@ def test_a_missing_file_is_named(
     monkeypatch.setenv("RSP_EXAMPLE_CONFIG_PATH", str(tmp_path / "absent.yaml"))
     with pytest.raises(ConfigurationError, match=r"absent\.yaml"):
         load_settings(ExampleSettings, "example settings")
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("name: [unclosed\n", r"bad\.yaml is not valid YAML \(line 2, column 1\)"),
+        (
+            "- name\n- workers\n",
+            r"bad\.yaml must hold a mapping of settings, not a list",
+        ),
+        ("just words\n", r"bad\.yaml must hold a mapping of settings, not a str"),
+    ],
+)
+def test_a_file_that_is_no_settings_mapping_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str, expected: str
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(content)
+    monkeypatch.setenv("RSP_EXAMPLE_CONFIG_PATH", str(path))
+    with pytest.raises(ConfigurationError, match=expected):
+        load_settings(ExampleSettings, "example settings")
+
+
+def test_an_empty_file_gives_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "empty.yaml"
+    path.write_text("# nothing set here\n")
+    monkeypatch.setenv("RSP_EXAMPLE_CONFIG_PATH", str(path))
+    assert load_settings(ExampleSettings, "example settings").workers == 1

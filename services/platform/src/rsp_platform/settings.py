@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
+import yaml
 from pydantic import ValidationError
 from pydantic_settings import (
     BaseSettings,
@@ -74,8 +75,36 @@ class PlatformSettings(BaseSettings):
                 raise ConfigurationError(
                     f"{cls.config_path_env} names missing file(s): {', '.join(missing)}"
                 )
+            for path in paths:
+                _check_yaml_file(path)
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=paths))
         return tuple(sources)
+
+
+def _check_yaml_file(path: Path) -> None:
+    """Refuse a settings file that is not YAML or whose top level is no mapping.
+
+    pydantic-settings would raise the parser's exception (a traceback at
+    start-up) or silently ignore a list; this names the file instead.
+    """
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigurationError(f"cannot read settings file {path}: {e}") from None
+    except yaml.YAMLError as e:
+        where = ""
+        mark = getattr(e, "problem_mark", None)
+        if mark is not None:
+            where = f" (line {mark.line + 1}, column {mark.column + 1})"
+        problem = getattr(e, "problem", None) or "invalid YAML"
+        raise ConfigurationError(
+            f"settings file {path} is not valid YAML{where}: {problem}"
+        ) from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigurationError(
+            f"settings file {path} must hold a mapping of settings, not a "
+            f"{type(data).__name__}"
+        )
 
 
 def describe_validation_error(error: ValidationError) -> list[str]:
