@@ -7,6 +7,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from .settings import SettingsError, load_settings
+
 __all__ = ["CONFIG_FILE", "main"]
 
 CONFIG_FILE = Path(__file__).with_name("jupyterhub_config.py")
@@ -14,7 +16,15 @@ CONFIG_FILE = Path(__file__).with_name("jupyterhub_config.py")
 
 
 def main() -> None:
-    """Replace this process with ``jupyterhub -f <packaged config> [args]``."""
+    """Replace this process with ``jupyterhub -f <packaged config> [args]``.
+
+    The settings are checked first, so that a wrong one stops the hub with a
+    message naming it rather than with JupyterHub's traceback of its config.
+    """
+    try:
+        load_settings()
+    except SettingsError as e:
+        sys.exit(f"rsp-hub: {e}")
     jupyterhub = Path(sys.executable).parent / "jupyterhub"
     command = str(jupyterhub) if jupyterhub.exists() else shutil.which("jupyterhub")
     if command is None:
