@@ -56,32 +56,37 @@ def load_average() -> str:
     return f"{os.getloadavg()[0]:.1f}"
 
 
-def _cpu_seconds(stat: str) -> tuple[int, str, float]:
-    """(process group, command, user + system CPU seconds) from /proc/<pid>/stat."""
+def _process(stat: str) -> tuple[int, str, float]:
+    """(parent pid, command, user + system CPU seconds) from /proc/<pid>/stat."""
     command = stat[stat.index("(") + 1 : stat.rindex(")")]
     fields = stat[stat.rindex(")") + 2 :].split()
     ticks = os.sysconf("SC_CLK_TCK")
-    return int(fields[2]), command, (int(fields[11]) + int(fields[12])) / ticks
+    return int(fields[1]), command, (int(fields[11]) + int(fields[12])) / ticks
 
 
 def cpu_by_part(platform: LocalPlatform) -> dict[str, float]:
     """CPU seconds used so far by each part of the platform and by this process.
 
-    Each part runs in its own session (process group); the proxy (``node``)
-    is in the hub's.
+    A part is a process the platform started and its descendants; the hub's
+    children are counted apart: the proxy (``node``) and the rest (the idle
+    culler, labs).
     """
-    groups = {p.pid: name for name, p in platform.processes.items()}
-    used = dict.fromkeys([*groups.values(), "proxy"], 0.0)
+    processes: dict[int, tuple[int, str, float]] = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            group, command, seconds = _cpu_seconds((entry / "stat").read_text())
-        except (OSError, ValueError, IndexError):
-            continue  # ended meanwhile
-        name = groups.get(group)
-        if name == "hub" and command == "node":
-            name = "proxy"
+        if entry.name.isdigit():
+            try:
+                processes[int(entry.name)] = _process((entry / "stat").read_text())
+            except (OSError, ValueError, IndexError):
+                continue  # ended meanwhile
+    roots = {p.pid: name for name, p in platform.processes.items()}
+    used = dict.fromkeys([*roots.values(), "proxy", "culler and labs"], 0.0)
+    for pid, (_, command, seconds) in processes.items():
+        ancestor, seen = pid, 0
+        while ancestor not in roots and ancestor in processes and seen < 64:
+            ancestor, seen = processes[ancestor][0], seen + 1
+        name = roots.get(ancestor)
+        if name == "hub" and pid != ancestor:
+            name = "proxy" if command == "node" else "culler and labs"
         if name is not None:
             used[name] += seconds
     times = os.times()
