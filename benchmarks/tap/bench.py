@@ -12,10 +12,14 @@ by ``benchmarks/gateway``). One client sends one request at a time:
 
 - cone search ``CONTAINS(POINT, CIRCLE) = 1`` at r = 0.05° and 0.5°, sync,
   VOTable BINARY2, a new random centre in the footprint each time;
-- 20,000 rows (``TOP 20000`` of a 1° cone) in VOTable BINARY2 and in Parquet;
+- 20,000 rows (``TOP 20000`` of a 0.6° cone) in VOTable BINARY2 and in Parquet;
 - async round trip: submit with ``PHASE=RUN``, ``WAIT`` until the job ends,
   fetch the result (an r = 0.05° cone);
 - full-table aggregate (count, mean and range over every object).
+
+Then, for comparison, PostgreSQL's own planning and execution time (``EXPLAIN
+ANALYZE`` as the query role) of like queries: the rest is the service, HTTP
+and the client.
 
 Targets (issue 3): cone r = 0.05° p50 under 15 ms, 20,000 rows in BINARY2
 under 60 ms, async round trip under 200 ms.
@@ -28,8 +32,10 @@ in ``.svg``, else collapsed stacks).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import io
+import json
 import os
 import random
 import re
@@ -42,13 +48,16 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pyarrow.parquet as pq
 import yaml
 from astropy.io.votable import parse_single_table
+from rsp_tap.adql import translate
+from rsp_tap.data.felis import load_catalog_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".venv" / "bin"
@@ -83,6 +92,8 @@ class Timing:
     name: str
     milliseconds: list[float]
     rows: list[int]
+    database_ms: list[float] = field(default_factory=list)
+    """PostgreSQL's own planning and execution time of like queries."""
 
     def percentile(self, fraction: float) -> float:
         """Nearest-rank percentile in milliseconds."""
@@ -273,6 +284,35 @@ def sync_scenario(
     return timing
 
 
+def database_time(
+    database: str, timing: Timing, queries: Callable[[], str], trials: int
+) -> None:
+    """Add PostgreSQL's time (EXPLAIN ANALYZE) for ``trials`` like queries.
+
+    Fresh queries from the same generator, translated as the service does,
+    run as the query role: what the database itself spends of the total.
+    """
+    schema = load_catalog_schema()
+
+    async def run() -> None:
+        dsn = f"postgresql://{READER_ROLE}@127.0.0.1:5432/{database}"
+        connection = await asyncpg.connect(dsn)
+        try:
+            for _ in range(trials):
+                query = translate(queries(), schema)
+                plan = await connection.fetchval(
+                    f"EXPLAIN (ANALYZE, FORMAT JSON) {query.sql}", *query.params
+                )
+                report = json.loads(plan)[0]
+                timing.database_ms.append(
+                    report["Planning Time"] + report["Execution Time"]
+                )
+        finally:
+            await connection.close()
+
+    asyncio.run(run())
+
+
 _PHASE = re.compile(rb"<uws:phase>(\w+)</uws:phase>")
 
 
@@ -309,14 +349,19 @@ def report(timings: list[Timing]) -> list[str]:
     """Print the figures; return the targets missed."""
     print(
         f"\n{'scenario':<26} {'n':>4} {'rows':>7} {'p50 ms':>8} {'p95 ms':>8}"
-        f" {'min ms':>8} {'max ms':>8}"
+        f" {'min ms':>8} {'max ms':>8} {'db p50 ms':>10}"
     )
     for t in timings:
+        database = f"{statistics.median(t.database_ms):>10.1f}" if t.database_ms else ""
         print(
             f"{t.name:<26} {len(t.milliseconds):>4} {statistics.mean(t.rows):>7.0f}"
             f" {t.percentile(0.5):>8.1f} {t.percentile(0.95):>8.1f}"
-            f" {min(t.milliseconds):>8.1f} {max(t.milliseconds):>8.1f}"
+            f" {min(t.milliseconds):>8.1f} {max(t.milliseconds):>8.1f}{database}"
         )
+    print(
+        "db p50: PostgreSQL's planning and execution (EXPLAIN ANALYZE) of like"
+        " queries (new random centres), run once the HTTP scenarios are done"
+    )
     missed = []
     for t in timings:
         target = TARGETS_MS.get(t.name)
@@ -340,6 +385,9 @@ def main() -> None:
     parser.add_argument("--large-trials", type=int, default=30)
     parser.add_argument("--async-trials", type=int, default=50)
     parser.add_argument("--aggregate-trials", type=int, default=3)
+    parser.add_argument(
+        "--db-trials", type=int, default=20, help="EXPLAIN ANALYZE per scenario"
+    )
     parser.add_argument("--seed", type=int, default=20261124, help="cone centres")
     parser.add_argument("--py-spy", type=Path, help="record the server to this file")
     args = parser.parse_args()
@@ -356,48 +404,63 @@ def main() -> None:
         # Warm-up, not reported: connections, prepared statements, caches.
         sync_scenario(client, tap, "warm-up", lambda: cone(rng, 0.05), 30)
         sync_scenario(client, tap, "warm-up", lambda: cone(rng, 0.5), 5)
-        timings = [
-            sync_scenario(
-                client,
-                tap,
-                "cone r=0.05 deg",
-                lambda: cone(rng, 0.05),
-                args.cone_trials,
+        small = lambda: cone(rng, 0.05)  # noqa: E731
+        large = lambda: cone(rng, 0.5)  # noqa: E731
+        # TOP 20000 of a 0.6 deg cone (about 28,000 objects in the footprint).
+        rows_20k = lambda: cone(rng, 0.6, top=20_000)  # noqa: E731
+        everything = lambda: AGGREGATE  # noqa: E731
+        scenarios: list[tuple[Timing, Callable[[], str], int]] = [
+            (
+                sync_scenario(client, tap, "cone r=0.05 deg", small, args.cone_trials),
+                small,
+                args.db_trials,
             ),
-            sync_scenario(
-                client,
-                tap,
-                "cone r=0.5 deg",
-                lambda: cone(rng, 0.5),
-                max(args.cone_trials // 4, 1),
+            (
+                sync_scenario(
+                    client, tap, "cone r=0.5 deg", large, max(args.cone_trials // 4, 1)
+                ),
+                large,
+                args.db_trials,
             ),
-            sync_scenario(
-                client,
-                tap,
-                "20,000 rows BINARY2",
-                lambda: cone(rng, 1.0, top=20_000),
-                args.large_trials,
+            (
+                sync_scenario(
+                    client, tap, "20,000 rows BINARY2", rows_20k, args.large_trials
+                ),
+                rows_20k,
+                args.db_trials,
             ),
-            sync_scenario(
-                client,
-                tap,
-                "20,000 rows Parquet",
-                lambda: cone(rng, 1.0, top=20_000),
-                args.large_trials,
-                response_format="parquet",
-                count=parquet_rows,
+            (
+                sync_scenario(
+                    client,
+                    tap,
+                    "20,000 rows Parquet",
+                    rows_20k,
+                    args.large_trials,
+                    response_format="parquet",
+                    count=parquet_rows,
+                ),
+                rows_20k,
+                0,
             ),
-            async_round_trip(client, tap, lambda: cone(rng, 0.05), args.async_trials),
-            sync_scenario(
-                client,
-                tap,
-                "full-table aggregate",
-                lambda: AGGREGATE,
-                args.aggregate_trials,
-                response_format="csv",
-                count=lambda content: content.count(b"\n") - 1,
+            (async_round_trip(client, tap, small, args.async_trials), small, 0),
+            (
+                sync_scenario(
+                    client,
+                    tap,
+                    "full-table aggregate",
+                    everything,
+                    args.aggregate_trials,
+                    response_format="csv",
+                    count=lambda content: content.count(b"\n") - 1,
+                ),
+                everything,
+                1,
             ),
         ]
+    timings = []
+    for timing, queries, trials in scenarios:
+        database_time(args.database, timing, queries, trials)
+        timings.append(timing)
     load_after = os.getloadavg()
     print(
         f"\nTAP on {args.scale:,} objects ({args.database}): uvicorn, 1 worker,"

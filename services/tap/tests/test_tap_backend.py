@@ -301,6 +301,36 @@ async def test_prepared_statements_reused(backend: PostgresBackend) -> None:
     assert len(prepared) == 1
 
 
+async def test_session_settings_follow_each_query(
+    catalog_database: CatalogDatabase,
+) -> None:
+    # One connection: every query finds the settings the one before left.
+    backend = PostgresBackend(catalog_database.reader_dsn, pool_size=1)
+    settings = _query(
+        "SELECT current_setting('application_name'),"
+        " current_setting('statement_timeout')",
+        columns=(ID, RA),
+    )
+    try:
+        seen = [
+            tuple((await backend.run(settings, **kwargs)).rows[0])
+            for kwargs in (
+                {"maxrec": 1, "timeout": 0.5, "job_id": "job1"},
+                {"maxrec": 1, "timeout": 59.9871},
+                {"maxrec": 1, "timeout": 59.9},
+                {"maxrec": 1, "timeout": 2},
+            )
+        ]
+    finally:
+        await backend.aclose()
+    assert seen == [
+        ("rsp-tap:job1", "500ms"),
+        ("rsp-tap", "1min"),  # long timeouts in whole seconds: 60 s
+        ("rsp-tap", "1min"),
+        ("rsp-tap", "2s"),
+    ]
+
+
 async def test_unreachable_database() -> None:
     backend = PostgresBackend("postgresql://nobody@127.0.0.1:1/none")
     with pytest.raises(BackendUnavailableError):

@@ -239,11 +239,18 @@ def _float_block(column: CatalogColumn, values: Sequence[object]) -> np.ndarray:
         return np.asarray([_coerce(v, dtype) for v in values], dtype=dtype)
 
 
+_TRUE, _FALSE = np.uint8(ord("T")), np.uint8(ord("F"))
+
+
 def _boolean_block(values: Sequence[object]) -> np.ndarray:
-    codes = np.frombuffer(
-        b"".join(b"?" if v is None else (b"T" if v else b"F") for v in values),
-        dtype=np.uint8,
-    )
+    if None in values:
+        codes = np.frombuffer(
+            b"".join(b"?" if v is None else (b"T" if v else b"F") for v in values),
+            dtype=np.uint8,
+        )
+    else:  # the usual case, without a Python-level loop
+        flags = np.fromiter(values, dtype=bool, count=len(values))
+        codes = np.where(flags, _TRUE, _FALSE).astype(np.uint8)
     return codes.reshape(len(values), 1)
 
 

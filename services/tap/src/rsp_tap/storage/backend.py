@@ -6,8 +6,12 @@ asyncpg pool connected as the read-only query role (``rsp-tap init-db``).
 
 Each query runs in its own transaction:
 
-- ``SET LOCAL statement_timeout`` to the query's timeout, and the job id in
-  ``application_name`` so :meth:`PostgresBackend.cancel` stops exactly it;
+- the connection's ``statement_timeout`` is the query's timeout and its
+  ``application_name`` carries the job id, so :meth:`PostgresBackend.cancel`
+  stops exactly it (session settings, changed only when they differ from
+  the connection's: consecutive sync queries save the round trip, and the
+  pool does not reset connections, which only transaction-local state
+  touches otherwise);
 - uploaded tables (``query.uploads``) are created as temporary tables that
   are dropped at commit, named ``pg_temp."tap_upload_<name>"`` where
   ``<name>`` is the upload's ``table.name`` exactly as given — the name the
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -58,6 +63,8 @@ UPLOAD_TABLE_PREFIX = "tap_upload_"
 
 _APPLICATION = "rsp-tap"
 _CONNECT_TIMEOUT = 5.0
+_ROUNDED_TIMEOUT_MS = 10_000
+_MAX_TRACKED_SESSIONS = 1000
 """Seconds start-up waits for the query pool before leaving it to the first query."""
 _CONNECTION_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)
 
@@ -112,6 +119,33 @@ class QueryBackend(Protocol):
     async def aclose(self) -> None:
         """Release the backend's connections."""
         ...
+
+
+def _timeout_ms(timeout: float) -> int:
+    """A statement timeout in milliseconds; from 10 s up, in whole seconds.
+
+    Rounded up so that a connection's setting fits the next sync query too
+    (the query service's own deadline still stops it on time).
+    """
+    ms = max(math.ceil(timeout * 1000), 1)
+    return -(-ms // 1000) * 1000 if ms >= _ROUNDED_TIMEOUT_MS else ms
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """What a connection needs when it goes back to the pool: nothing more.
+
+    asyncpg has already rolled back an unfinished transaction. Queries
+    leave only transaction-local state (uploads dropped at commit, cursors
+    closed, ``SET TRANSACTION``) and the two session settings this backend
+    tracks, so asyncpg's default reset (``RESET ALL``, ``CLOSE ALL``,
+    ``UNLISTEN``, advisory locks) would be one round trip per query for
+    nothing.
+    """
+    del connection
 
 
 def upload_table_name(upload: UploadTable) -> str:
@@ -180,6 +214,8 @@ class PostgresBackend:
         self._pool_lock = asyncio.Lock()
         self._running: dict[str, int] = {}
         self._cancelled: set[str] = set()
+        self._sessions: dict[int, tuple[int, str]] = {}
+        """Statement timeout and application name of each connection (by pid)."""
 
     async def _get_pool(self) -> asyncpg.Pool:
         if self._pool is None:
@@ -191,6 +227,7 @@ class PostgresBackend:
                             min_size=1,
                             max_size=self._pool_size,
                             server_settings={"application_name": _APPLICATION},
+                            reset=_keep_session,
                         )
                     except (*_CONNECTION_ERRORS, asyncpg.PostgresError) as error:
                         raise BackendUnavailableError(
@@ -248,16 +285,11 @@ class PostgresBackend:
         job_id: str | None,
     ) -> list[asyncpg.Record]:
         label = f"{_APPLICATION}:{job_id}" if job_id is not None else _APPLICATION
+        await self._set_session(connection, _timeout_ms(timeout), label)
         async with connection.transaction(readonly=not query.uploads):
             if query.uploads:
                 # The role's transactions start read-only by default.
                 await connection.execute("SET TRANSACTION READ WRITE")
-            await connection.execute(
-                "SELECT set_config('statement_timeout', $1, true),"
-                " set_config('application_name', $2, true)",
-                f"{max(int(timeout * 1000), 1)}ms",
-                label,
-            )
             if job_id is not None:
                 self._running[job_id] = connection.get_server_pid()
             notices: list[str] = []
@@ -291,6 +323,29 @@ class PostgresBackend:
             if invalid is not None:
                 raise invalid
             return rows
+
+    async def _set_session(
+        self, connection: asyncpg.Connection, timeout_ms: int, label: str
+    ) -> None:
+        """Give the connection this statement timeout and application name.
+
+        Session settings, set outside any transaction (so that no rollback
+        undoes them) and only when they differ from what the connection
+        already has: the sync queries that follow one another on a
+        connection skip the round trip.
+        """
+        pid = connection.get_server_pid()
+        wanted = (timeout_ms, label)
+        if self._sessions.get(pid) == wanted:
+            return
+        if len(self._sessions) >= _MAX_TRACKED_SESSIONS:
+            self._sessions.clear()  # connections come and go; forget old ones
+        self._sessions.pop(pid, None)
+        await connection.execute(
+            f"SET statement_timeout = {timeout_ms};"
+            f" SET application_name = {_literal(label)}"
+        )
+        self._sessions[pid] = wanted
 
     async def cancel(self, job_id: str) -> bool:
         """Stop the running query of a job; see :meth:`QueryBackend.cancel`."""
