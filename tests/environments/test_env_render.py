@@ -129,11 +129,21 @@ def test_gke_environments_use_google_cloud(name: str) -> None:
     assert {c["metadata"]["namespace"] for c in certificates} == routed
     host = LAYOUT.environment(name).values["global"]["host"]
     assert all(c["spec"]["dnsNames"] == [host] for c in certificates)
-    # Workload Identity for the buckets.
-    for service in ("tap", "butler"):
-        account = objects[("ServiceAccount", service, service)]
-        email = account["metadata"]["annotations"]["iam.gke.io/gcp-service-account"]
-        assert email.endswith(f"@science-platform-{name[3:]}.iam.gserviceaccount.com")
+    # TAP's result bucket through Workload Identity; the Butler datastore
+    # through the S3 API (presigned URLs), with an HMAC key from the store.
+    project = f"science-platform-{name[3:]}"
+    account = objects[("ServiceAccount", "tap", "tap")]
+    email = account["metadata"]["annotations"]["iam.gke.io/gcp-service-account"]
+    assert email == f"tap@{project}.iam.gserviceaccount.com"
+    butler_keys = {
+        d["secretKey"]
+        for d in objects[("ExternalSecret", "butler", "butler")]["spec"]["data"]
+    }
+    assert butler_keys == {
+        "s3-access-key-id",
+        "s3-secret-access-key",
+        "database-password",
+    }
     # Homes on Filestore.
     (storage_class,) = render.of_kind("StorageClass")
     assert storage_class["provisioner"] == "filestore.csi.storage.gke.io"
