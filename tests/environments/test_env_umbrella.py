@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
+import helm_python as helm
 import pytest
 import yaml
+from rsp_platform.environments.manifests import sort_objects, split_manifests
 from rsp_platform.environments.model import SERVICES, GlobalValues
 from rsp_platform.environments.umbrella import UmbrellaChart
 
@@ -18,7 +21,7 @@ from tests.charts.conventions import (
 )
 from tests.charts.policy import pod_specs
 from tests.charts.rendering import CHARTS_DIR, load_values, render_chart
-from tests.environments.support import LAYOUT
+from tests.environments.support import LAYOUT, rendered
 
 pytestmark = pytest.mark.helm
 
@@ -116,3 +119,26 @@ def test_service_chart_honours_the_global_values(chart: str) -> None:
     for route in rendered.of_kind("PlatformIngress"):
         assert route["spec"].get("host", GLOBALS["host"]) == GLOBALS["host"]
     assert "https://platform.example.org" in text
+
+
+def test_packed_dependencies_render_the_same_objects(tmp_path: Path) -> None:
+    """What operators run (helm dependency update, then install from the
+    packed chart) renders exactly what rsp-platform env render shows."""
+    shutil.copytree(
+        CHARTS_DIR, tmp_path / "charts", ignore=shutil.ignore_patterns("charts")
+    )
+    umbrella = tmp_path / "charts" / UMBRELLA.name
+    helm.dependency_update(umbrella)
+    assert sorted(p.name for p in (umbrella / "charts").iterdir()) == sorted(
+        f"{name}-{_chart(CHARTS_DIR / name)['version']}.tgz" for name in SERVICES
+    )
+    values = LAYOUT.environment("idfprod").values
+    with helm.Chart.load(umbrella) as chart:
+        manifests = chart.render(
+            values,
+            name="science-platform",
+            namespace="science-platform",
+            is_install=True,
+        )
+    packed = sort_objects(o for _, o in split_manifests(manifests))
+    assert packed == rendered("idfprod").objects
