@@ -1,7 +1,7 @@
 """Chart test harness: render with the embedded Helm engine, validate, compare, police.
 
-Every chart of ``charts/`` (and later the umbrella chart) is tested through
-these modules:
+Every service chart of ``charts/`` is tested through these modules, and so
+is the umbrella chart with each environment (``tests/environments``):
 
 - :mod:`tests.charts.rendering`: render a chart into Kubernetes objects;
   ``helm lint``.
