@@ -17,7 +17,7 @@ from rsp_platform.environments.umbrella import UmbrellaChart
 
 from tests.charts.golden import compare_golden
 from tests.charts.kubeschema import assert_valid, is_builtin
-from tests.charts.policy import assert_policy, pod_specs
+from tests.charts.policy import assert_policy, pod_specs, selector_matches
 from tests.environments.support import (
     ENVIRONMENTS,
     LAYOUT,
@@ -217,3 +217,78 @@ def test_first_install_hooks_find_what_they_need(name: str) -> None:
             external = hooks[("ExternalSecret", namespace, secret)]
             assert hooks[("Namespace", None, namespace)] < external < weight
             assert hooks[("ClusterSecretStore", None, "science-platform")] < external
+
+
+def _admits(
+    policy: dict[str, Any], direction: str, namespace: str, labels: dict[str, str]
+) -> bool:
+    """Whether a NetworkPolicy's rules of ``direction`` (``ingress`` from,
+    ``egress`` to) let a peer with these namespace and labels through, on
+    some port. An absent peer list admits everyone."""
+    own = policy["metadata"]["namespace"]
+    peers_key = "from" if direction == "ingress" else "to"
+    for rule in policy["spec"].get(direction) or []:
+        peers = rule.get(peers_key)
+        if not peers:
+            return True
+        for peer in peers:
+            if "ipBlock" in peer:
+                continue
+            ns_selector = peer.get("namespaceSelector")
+            if ns_selector is None:
+                ns_ok = namespace == own
+            else:
+                ns_ok = selector_matches(
+                    ns_selector, {"kubernetes.io/metadata.name": namespace}
+                )
+            if ns_ok and selector_matches(peer.get("podSelector") or {}, labels):
+                return True
+    return False
+
+
+def _pods(render: Any, namespace: str, name: str) -> dict[str, str]:
+    (site,) = [
+        s
+        for s in pod_specs(render.objects)
+        if s.obj["metadata"]["namespace"] == namespace
+        and s.obj["metadata"]["name"] == name
+    ]
+    return site.labels
+
+
+# Calls between services inside the cluster: (namespace, workload) of the
+# caller and of the callee.
+CALLS = [
+    (("nublado", "nublado-hub"), ("gateway", "gateway")),
+    (("nublado", "nublado-hub"), ("repertoire", "repertoire")),
+    (("butler", "butler"), ("gateway", "gateway")),
+    (("science-platform", "operator"), ("gateway", "gateway")),
+]
+
+
+@pytest.mark.parametrize("name", ENVIRONMENTS)
+@pytest.mark.parametrize(("caller", "callee"), CALLS, ids="/".join)
+def test_network_policies_let_services_call_each_other(
+    name: str, caller: tuple[str, str], callee: tuple[str, str]
+) -> None:
+    render = rendered(name)
+    source, target = _pods(render, *caller), _pods(render, *callee)
+    policies = render.of_kind("NetworkPolicy")
+    egress = [
+        p
+        for p in policies
+        if p["metadata"]["namespace"] == caller[0]
+        and selector_matches(p["spec"]["podSelector"], source)
+        and "Egress" in p["spec"].get("policyTypes", [])
+    ]
+    ingress = [
+        p
+        for p in policies
+        if p["metadata"]["namespace"] == callee[0]
+        and selector_matches(p["spec"]["podSelector"], target)
+        and "Ingress" in p["spec"].get("policyTypes", ["Ingress"])
+    ]
+    assert egress, f"no egress policy selects {caller}"
+    assert ingress, f"no ingress policy selects {callee}"
+    assert any(_admits(p, "egress", callee[0], target) for p in egress)
+    assert any(_admits(p, "ingress", caller[0], source) for p in ingress)
