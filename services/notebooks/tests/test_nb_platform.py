@@ -210,6 +210,26 @@ def test_forged_user_header_is_ignored(platform: LocalPlatform) -> None:
     assert "jupyterhub-session-id" not in made_up.cookies
 
 
+def test_a_revoked_token_is_refused_at_once(platform: LocalPlatform) -> None:
+    token = platform.create_token("rita", NOTEBOOK_SCOPES, uid=42030)
+    bearer = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=platform.url, timeout=30, headers=bearer) as client:
+        assert client.get("/nb/hub/login").status_code == 302
+        assert client.get("/nb/hub/api/users/rita").status_code == 200
+        key = token.removeprefix("gt-").partition(".")[0]
+        revoked = httpx.delete(
+            f"http://127.0.0.1:{platform.gateway_port}"
+            f"/auth/api/v1/users/rita/tokens/{key}",
+            headers={"Authorization": f"Bearer {platform.bootstrap_token}"},
+        )
+        assert revoked.status_code == 204
+        # The hub's cookie alone does not help: the ingress refuses first and
+        # sends the client to log in again (/nb/hub is a browser route).
+        refused = client.get("/nb/hub/api/users/rita")
+        assert refused.status_code == 302
+        assert refused.headers["location"].startswith("/login?rd=")
+
+
 def test_token_of_another_user_logs_in_that_user_only(platform: LocalPlatform) -> None:
     # Through the ingress a client cannot choose the user: a forged header
     # is replaced by the gateway's answer.
