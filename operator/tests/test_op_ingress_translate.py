@@ -109,6 +109,36 @@ def test_nginx_anonymous_paths_are_exact_and_anonymous() -> None:
     assert anonymous["spec"]["tls"][0]["secretName"] == "platform-tls"
 
 
+@pytest.mark.parametrize(
+    ("overrides", "tls"),
+    [
+        # The environment's one certificate: ingress-nginx's default, so the
+        # Ingress names the host and no Secret.
+        (
+            {"base_url": "https://data-dev.lsst.cloud"},
+            [{"hosts": ["data-dev.lsst.cloud"]}],
+        ),
+        ({}, [{"hosts": ["data-dev.lsst.cloud"]}]),  # external URL https://<host>
+        ({"base_url": "http://localhost"}, None),
+        (
+            {"base_url": "http://localhost", "tls": True},
+            [{"hosts": ["data-dev.lsst.cloud"]}],
+        ),
+        ({"tls": False}, None),
+    ],
+)
+def test_nginx_tls_without_a_secret_uses_the_default_certificate(
+    overrides: dict[str, Any], tls: list[dict[str, Any]] | None
+) -> None:
+    settings = operator_settings(tls_secret_name=None, **overrides)
+    body = load_resource("tap")
+    body["spec"].pop("tlsSecretName", None)
+    for ingress in desired_objects(parse_platform_ingress(body), settings):
+        assert ingress["spec"].get("tls") == tls
+        if tls:
+            assert_kubernetes_valid([ingress])
+
+
 def test_nginx_service_route_has_no_auth() -> None:
     (ingress,) = _render("gateway-api", IngressFlavour.NGINX)
     annotations = ingress["metadata"]["annotations"]

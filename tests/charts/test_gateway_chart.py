@@ -340,6 +340,10 @@ def test_config_change_rolls_the_deployment(default: RenderedChart) -> None:
         ({"config": {"devLogin": False}}, "no login method"),
         ({"config": {"devLogin": False}, "github": {"enabled": True}}, "clientId"),
         ({"redis": {"enabled": True, "host": ""}}, "redis.host"),
+        (
+            {"global": {"ingressFlavour": "gateway-api"}},
+            "referenceGrant.fromNamespaces: name the namespaces",
+        ),
     ],
 )
 def test_inconsistent_values_fail_to_render(
@@ -629,3 +633,41 @@ def test_long_release_names_stay_within_kubernetes_limits() -> None:
         assert len(obj["metadata"]["name"]) <= limit, obj["metadata"]["name"]
         for value in obj["metadata"]["labels"].values():
             assert len(value) <= 63
+
+
+@pytest.mark.parametrize(
+    ("values", "granted"),
+    [
+        ({}, None),
+        ({"global": {"ingressFlavour": "nginx"}}, None),
+        (
+            {
+                "global": {"ingressFlavour": "gateway-api"},
+                "referenceGrant": {"fromNamespaces": ["tap", NAMESPACE, "butler"]},
+            },
+            ["butler", "tap"],
+        ),
+        (
+            {"referenceGrant": {"enabled": True, "fromNamespaces": ["nublado"]}},
+            ["nublado"],
+        ),
+    ],
+)
+def test_reference_grant_follows_the_gateway_api_flavour(
+    values: dict[str, Any], granted: list[str] | None
+) -> None:
+    """The operator's SecurityPolicies in the listed namespaces (not the
+    gateway's own, which needs no grant) may reference the gateway's Service."""
+    rendered = _render("default", values)
+    grants = rendered.of_kind("ReferenceGrant")
+    if granted is None:
+        assert grants == []
+        return
+    (grant,) = grants
+    assert grant["metadata"]["namespace"] == NAMESPACE
+    assert [f["namespace"] for f in grant["spec"]["from"]] == granted
+    assert {f["kind"] for f in grant["spec"]["from"]} == {"SecurityPolicy"}
+    (service,) = rendered.of_kind("Service")
+    assert grant["spec"]["to"] == [
+        {"group": "", "kind": "Service", "name": service["metadata"]["name"]}
+    ]

@@ -8,6 +8,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 from rsp_platform.cli import main
+from rsp_platform.environments.checks import CHECKS
 from rsp_platform.environments.layout import PlatformLayout
 
 from tests.environments.support import ENVIRONMENTS, LAYOUT, copy_checkout
@@ -65,8 +66,7 @@ def test_services_shows_what_runs_where(checkout: PlatformLayout) -> None:
 def test_good_environments_lint_clean(name: str) -> None:
     result = _run("lint", name)
     assert result.exit_code == 0, result.output
-    checks = "values, charts, minimal, discovery, helm, routes, secrets, install-order"
-    assert result.output == f"{name}: ok ({checks})\n"
+    assert result.output == f"{name}: ok ({', '.join(CHECKS)})\n"
 
 
 def test_lint_all_lints_every_environment() -> None:
@@ -221,6 +221,38 @@ def test_lint_catches_a_hook_that_needs_a_later_secret(
         "idfprod: [install-order] Job/gateway-migrate in gateway reads Secret"
         " gateway, which ExternalSecret/gateway makes only after the hook"
     ) in result.output
+
+
+def test_lint_catches_charts_that_do_not_follow_the_flavour(
+    checkout: PlatformLayout,
+) -> None:
+    _edit_environment(
+        checkout,
+        "idfdev",
+        global__ingressFlavour="gateway-api",
+        tls__certManager__namespace="gateway-system",
+        tap__networkPolicy__envoyProxy={"namespace": "envoy"},
+    )
+    result = _run("lint", "idfdev", root=checkout.charts_dir.parent)
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0].startswith(
+        "idfdev: [ingress] Service tap in tap (PlatformIngress/tap): no"
+        " NetworkPolicy admits the proxy pods in envoy-gateway-system"
+    )
+    assert len(lines) == 2, result.output  # and the summary
+
+
+def test_lint_catches_a_certificate_where_tls_does_not_end(
+    checkout: PlatformLayout,
+) -> None:
+    _edit_environment(checkout, "idfint", global__ingressFlavour="gateway-api")
+    result = _run("lint", "idfint", root=checkout.charts_dir.parent)
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == (
+        "idfint: [tls] tls.certManager.namespace is ingress-nginx, but TLS ends"
+        " in the Gateway's namespace (gateway-system)"
+    )
 
 
 def test_lint_catches_a_file_named_for_another_environment(

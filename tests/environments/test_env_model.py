@@ -76,7 +76,6 @@ def test_service_sections_pass_chart_values_through() -> None:
     assert tap.enabled is None
     assert tap.chart_values["resultStorage"]["type"] == "gcs"
     assert values.service("operator").chart_values == {
-        "config": {"tlsSecretName": "science-platform-tls"},
         "externalSecret": {"enabled": True},
     }
     with pytest.raises(KeyError, match="no service 'portal'"):
@@ -113,14 +112,26 @@ def test_global_needs_host_base_url_and_environment() -> None:
     assert missing == {"global.host", "global.baseUrl", "global.environment"}
 
 
-def test_issued_certificate_needs_a_secret_and_store_a_project() -> None:
+def test_issued_certificate_is_the_routes_only_one_and_store_has_a_project() -> None:
     values = _prod()
     values["secretStore"]["gcpProjectId"] = ""
     with pytest.raises(ValidationError, match="create needs gcpProjectId"):
         EnvironmentValues.model_validate(values)
     values = _prod()
-    del values["operator"]["config"]["tlsSecretName"]
-    with pytest.raises(ValidationError, match=r"needs operator.config.tlsSecretName"):
+    values["operator"]["config"] = {"tlsSecretName": "science-platform-tls"}
+    with pytest.raises(ValidationError, match=r"leave out operator.config.tlsSec"):
+        EnvironmentValues.model_validate(values)
+
+
+def test_ingress_flavour_is_one_of_two() -> None:
+    values = _prod()
+    assert EnvironmentValues.model_validate(values).global_.ingress_flavour == "nginx"
+    values["global"]["ingressFlavour"] = "gateway-api"
+    assert EnvironmentValues.model_validate(values).global_.ingress_flavour == (
+        "gateway-api"
+    )
+    values["global"]["ingressFlavour"] = "traefik"
+    with pytest.raises(ValidationError, match=r"global\.ingressFlavour"):
         EnvironmentValues.model_validate(values)
 
 

@@ -123,12 +123,12 @@ def test_gke_environments_use_google_cloud(name: str) -> None:
         store["spec"]["provider"]["gcpsm"]["projectID"]
         == f"science-platform-{name[3:]}"
     )
-    # One certificate per namespace with routes, for the environment's host.
-    routed = {o["metadata"]["namespace"] for o in render.of_kind("PlatformIngress")}
-    certificates = render.of_kind("Certificate")
-    assert {c["metadata"]["namespace"] for c in certificates} == routed
+    # One certificate for the environment's host, ingress-nginx's default
+    # (more in test_env_ingress.py).
+    (certificate,) = render.of_kind("Certificate")
+    assert certificate["metadata"]["namespace"] == "ingress-nginx"
     host = LAYOUT.environment(name).values["global"]["host"]
-    assert all(c["spec"]["dnsNames"] == [host] for c in certificates)
+    assert certificate["spec"]["dnsNames"] == [host]
     # TAP's result bucket through Workload Identity; the Butler datastore
     # through the S3 API (presigned URLs), with an HMAC key from the store.
     project = f"science-platform-{name[3:]}"

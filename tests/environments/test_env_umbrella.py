@@ -62,6 +62,7 @@ def test_umbrella_defaults_are_the_local_environment() -> None:
         **LAYOUT.environment("local").values["global"],
         "imageRegistry": "",
         "imageTag": "",
+        "ingressFlavour": "nginx",
     }
 
 

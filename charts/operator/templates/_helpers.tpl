@@ -67,7 +67,7 @@ environment variable from the Secret.
 {{- $config := dict
   "host" (default $c.host .Values.global.host)
   "gateway_url" $c.gatewayUrl
-  "ingress_flavour" $c.ingressFlavour
+  "ingress_flavour" (default $c.ingressFlavour .Values.global.ingressFlavour)
   "ingress_class_name" $c.ingressClassName
   "gateway_api" $gatewayApi
   "token_check_interval" $c.tokenCheckInterval

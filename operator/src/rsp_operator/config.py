@@ -75,6 +75,16 @@ class OperatorSettings(PlatformSettings):
     tls_secret_name: Annotated[
         str | None, Field(description="Default Secret with the host's certificate")
     ] = None
+    tls: Annotated[
+        bool | None,
+        Field(
+            description=(
+                "Whether Ingresses list their host under tls; without a Secret"
+                " ingress-nginx serves its default certificate (default: when"
+                " the external URL is https)"
+            )
+        ),
+    ] = None
     gateway_api: GatewayApiSettings = GatewayApiSettings()
     admin_token: Annotated[
         SecretStr | None,
@@ -99,6 +109,13 @@ class OperatorSettings(PlatformSettings):
         if self.base_url is not None:
             return str(self.base_url).rstrip("/")
         return f"https://{self.host}"
+
+    @property
+    def serves_tls(self) -> bool:
+        """Whether routes are served over TLS (``tls``, else by the URL scheme)."""
+        if self.tls is not None:
+            return self.tls
+        return self.external_url.startswith("https://")
 
 
 def load_operator_settings() -> OperatorSettings:

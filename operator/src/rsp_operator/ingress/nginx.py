@@ -73,6 +73,10 @@ def _ingress(
     secret = resource.tls_secret_name or settings.tls_secret_name
     if secret:
         spec["tls"] = [{"hosts": [host], "secretName": secret}]
+    elif settings.serves_tls:
+        # The host only: ingress-nginx serves its default certificate
+        # (--default-ssl-certificate), the environment's one certificate.
+        spec["tls"] = [{"hosts": [host]}]
     return {
         "apiVersion": INGRESS_API_VERSION,
         "kind": "Ingress",

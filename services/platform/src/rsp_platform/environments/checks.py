@@ -30,6 +30,14 @@ Each check has an id (:data:`CHECKS`) and reports :class:`LintProblem` s:
     Job's namespace, the ExternalSecret making a Secret it reads and that
     ExternalSecret's store must be hooks with a lower weight, or the first
     install waits until the Job times out.
+``ingress``
+    Something that does not follow ``global.ingressFlavour``: the
+    operator's settings, the gateway's ``ReferenceGrant`` (Gateway API), a
+    routed service's NetworkPolicy that does not admit the proxy pods
+    (see :mod:`.ingress`).
+``tls``
+    Not exactly one certificate where TLS ends (ingress-nginx's or the
+    Gateway's namespace), or a route naming a TLS Secret of its own.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ..secretscan import env_secret_values, find_secret_values
+from .ingress import ingress_problems, tls_problems
 from .layout import Environment
 from .manifests import KubeObject, describe, merge_values
 from .model import ROUTED_SERVICES
@@ -65,6 +74,8 @@ CHECKS: dict[str, str] = {
     "routes": "every route that asks for scopes names at least one",
     "secrets": "no secret value in the values or in what they render",
     "install-order": "pre-install hooks only need what earlier hooks made",
+    "ingress": "operator, ReferenceGrant and NetworkPolicies follow the flavour",
+    "tls": "one certificate, where TLS ends, serves every route",
 }
 """Every check: id -> what it requires."""
 
@@ -340,5 +351,16 @@ def lint_environment(
     problems.extend(
         LintProblem(name, "install-order", p)
         for p in install_order_problems(rendered.objects, DEFAULT_NAMESPACE)
+    )
+    flavour = str(effective["global"].get("ingressFlavour", "nginx"))
+    problems.extend(
+        LintProblem(name, "ingress", p)
+        for p in ingress_problems(
+            flavour, environment.values, effective, rendered.objects
+        )
+    )
+    problems.extend(
+        LintProblem(name, "tls", p)
+        for p in tls_problems(flavour, effective, rendered.objects)
     )
     return problems

@@ -105,6 +105,17 @@ class GlobalValues(_Strict):
         ),
     ] = ""
 
+    ingress_flavour: Annotated[
+        Literal["nginx", "gateway-api"],
+        Field(
+            description=(
+                "Ingress flavour: nginx (ingress-nginx) or gateway-api (Envoy"
+                " Gateway); sets the operator's, the NetworkPolicies' and the"
+                " gateway's ReferenceGrant alike"
+            )
+        ),
+    ] = "nginx"
+
     @field_validator("image_tag")
     @classmethod
     def _pinned_tag(cls, value: str) -> str:
@@ -142,13 +153,30 @@ class CertManagerValues(_Strict):
     issuer_name: Annotated[
         str, Field(description="Name of the issuer", pattern=K8S_NAME_PATTERN)
     ] = "letsencrypt"
+    namespace: Annotated[
+        str,
+        Field(
+            description=(
+                "Namespace of the Certificate: ingress-nginx's (its default"
+                " certificate), or the Gateway's with the gateway-api flavour"
+            ),
+            pattern=K8S_NAME_PATTERN,
+        ),
+    ] = "ingress-nginx"
+    secret_name: Annotated[
+        str,
+        Field(
+            description="Name of the Certificate and of its Secret",
+            pattern=K8S_NAME_PATTERN,
+        ),
+    ] = "science-platform-tls"  # noqa: S105 (a Secret's name)
 
 
 class TlsValues(_Strict):
     """TLS for the platform's host name (``tls``).
 
-    The certificate's Secret is the operator's default TLS Secret,
-    ``operator.config.tlsSecretName``: one name for the issuer and the routes.
+    One certificate per environment, where TLS ends: ingress-nginx's default
+    certificate, or the Gateway listener's; routes name only their host.
     """
 
     cert_manager: Annotated[
@@ -234,13 +262,15 @@ class EnvironmentValues(_Strict):
     operator: ServiceValues = _service("operator")
 
     @model_validator(mode="after")
-    def _issued_certificate_has_secret(self) -> EnvironmentValues:
+    def _routes_use_the_one_certificate(self) -> EnvironmentValues:
         config = self.operator.chart_values.get("config") or {}
         secret = config.get("tlsSecretName") if isinstance(config, dict) else None
-        if self.tls.cert_manager.enabled and not secret:
+        if self.tls.cert_manager.enabled and secret:
             raise ValueError(
-                "tls.certManager.enabled needs operator.config.tlsSecretName,"
-                " the Secret the certificate is written to"
+                "tls.certManager.enabled: routes use the environment's one"
+                " certificate (ingress-nginx's default, or the Gateway's);"
+                " leave out operator.config.tlsSecretName, a Secret no route's"
+                " namespace holds"
             )
         return self
 
