@@ -224,4 +224,34 @@ def lab_env(venv: Path, requirements: Path, *, force: bool) -> None:
     click.echo(f"{built.venv} ({state}, lock {built.digest[:12]})")
 
 
+@main.command("chart-readme")
+@click.argument(
+    "charts",
+    nargs=-1,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+)
+@click.option("--check", is_flag=True, help="Only fail if a table is out of date.")
+def chart_readme(charts: tuple[Path, ...], *, check: bool) -> None:
+    """Write (or check) the values table in each chart's README.md.
+
+    Without CHARTS, every chart under charts/ that has a README.md.
+    """
+    from .chartdocs import update_readme  # noqa: PLC0415
+
+    dirs = list(charts) or sorted(p.parent for p in Path("charts").glob("*/README.md"))
+    stale = []
+    for chart in dirs:
+        if not (chart / "values.yaml").is_file() or not (chart / "README.md").is_file():
+            raise click.ClickException(f"{chart}: no values.yaml and README.md")
+        if not update_readme(chart, check=check):
+            stale.append(chart)
+            if not check:
+                click.echo(f"wrote {chart / 'README.md'}")
+    if check and stale:
+        names = ", ".join(str(c / "README.md") for c in stale)
+        raise click.ClickException(
+            f"out of date: {names} (run rsp-platform chart-readme)"
+        )
+
+
 main.add_command(env)
