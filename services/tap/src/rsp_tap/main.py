@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -63,9 +64,16 @@ def create_app(
             await process.aclose()
             raise
         app.state.process_context = process
+        # What start-up made (modules, the catalog schema, the grammar) lives
+        # as long as the process: out of the collector's way, a full
+        # collection after a large result walks only what queries made
+        # (it took up to 0.3 s with them, once every few 20,000-row results).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             await process.aclose()
 
     app = FastAPI(
