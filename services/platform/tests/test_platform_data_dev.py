@@ -3,11 +3,14 @@
 Discovery answers for the local environment, the repository index and the
 client configuration are open, the Butler API needs a token with
 ``read:image``, and ``Butler("dp01")`` reads a coadd and an object table with
-a token the gateway issued, its groups looked up through the gateway.
+a token the gateway issued, its groups looked up through the gateway; the
+object table's rows are the TAP catalog's (same objectId, ra, dec).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -15,8 +18,10 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -30,12 +35,19 @@ pytestmark = pytest.mark.skipif(
 )
 
 CLIENT = """
-import sys
+import json
 from lsst.daf.butler import Butler
 butler = Butler("dp01", collections="2.2i/runs/DP0.1")
 image = butler.get("deepCoadd", skymap="DC2", tract=7, patch=5, band="r")
 table = butler.get("objectTable", skymap="DC2", tract=7, patch=5)
-print(type(butler).__name__, image.image.array.shape, len(table))
+print(json.dumps({
+    "butler": type(butler).__name__,
+    "shape": list(image.image.array.shape),
+    "objects": {
+        str(row["objectId"]): [float(row["coord_ra"]), float(row["coord_dec"])]
+        for row in table
+    },
+}))
 """
 
 
@@ -61,7 +73,7 @@ def _user_token(platform: RunningPlatform) -> str:
                 "username": "astronomer",
                 "token_type": "user",
                 "token_name": "butler test",
-                "scopes": ["read:image"],
+                "scopes": ["read:image", "read:tap"],
                 "groups": [{"name": "g_users", "id": 2001}],
             }
         ).encode(),
@@ -106,7 +118,36 @@ def test_discovery_and_butler_on_the_local_platform(tmp_path: Path) -> None:
             timeout=300,
         )
         assert result.returncode == 0, result.stderr + platform.log.read_text()
-        assert result.stdout.split() == ["RemoteButler", "(256,", "256)", "300"]
+        read = json.loads(result.stdout)
+        assert (read["butler"], read["shape"]) == ("RemoteButler", [256, 256])
+        assert read["objects"], "the patch's object table is empty"
+        _assert_same_rows_in_tap(platform, env["BUTLER_RUBIN_ACCESS_TOKEN"], read)
+
+
+def _assert_same_rows_in_tap(
+    platform: RunningPlatform, token: str, read: dict[str, Any]
+) -> None:
+    """The Butler's object table holds the TAP catalog's rows (join on objectId)."""
+    objects: dict[str, list[float]] = read["objects"]
+    ids = ", ".join(sorted(objects))
+    query = urllib.parse.urlencode(
+        {
+            "LANG": "ADQL",
+            "FORMAT": "csv",
+            "QUERY": f"SELECT objectId, ra, dec FROM dp01_dc2_catalogs.object"
+            f" WHERE objectId IN ({ids})",
+        }
+    )
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{platform.port}/api/tap/sync?{query}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        rows = list(csv.DictReader(io.StringIO(response.read().decode())))
+    tap = {row["objectId"]: (float(row["ra"]), float(row["dec"])) for row in rows}
+    assert set(tap) == set(objects)
+    for object_id, (ra, dec) in objects.items():
+        assert tap[object_id] == pytest.approx((ra, dec), abs=1e-9)
 
 
 def test_procfile_runs_discovery_and_the_butler_server_on_their_ports(
