@@ -51,10 +51,12 @@ NGINX_CONTROLLER = {"app.kubernetes.io/name": "ingress-nginx"}
 
 
 def _gateway_api_values() -> dict[str, Any]:
-    """idfprod switched to the Gateway API: the flavour and where TLS ends."""
+    """idfprod switched to the Gateway API: the flavour, where TLS ends, and
+    the Gateway made by the chart."""
     values = copy.deepcopy(LAYOUT.environment("idfprod").values)
     values["global"]["ingressFlavour"] = "gateway-api"
     values["tls"]["certManager"]["namespace"] = GATEWAY_NAMESPACE
+    values["ingressGateway"] = {"create": True}
     return values
 
 
@@ -122,10 +124,19 @@ def test_gateway_api_flavour_reaches_the_operator_and_the_gateway() -> None:
     assert grant["spec"]["to"] == [{"group": "", "kind": "Service", "name": "gateway"}]
 
 
-def test_nginx_flavour_has_no_reference_grant() -> None:
+def test_nginx_flavour_has_no_reference_grant_or_gateway() -> None:
     render = rendered("idfprod")
     assert _operator_settings(render).ingress_flavour is IngressFlavour.NGINX
     assert render.of_kind("ReferenceGrant") == []
+    values = copy.deepcopy(LAYOUT.environment("idfprod").values)
+    values["ingressGateway"] = {"create": True}
+    assert UMBRELLA.render(values).of_kind("Gateway") == []
+
+
+def test_gateway_is_the_clusters_unless_the_environment_makes_it() -> None:
+    values = _gateway_api_values()
+    del values["ingressGateway"]
+    assert UMBRELLA.render(values).of_kind("Gateway") == []
 
 
 @pytest.mark.parametrize(
@@ -186,10 +197,30 @@ def test_every_ingress_is_served_over_tls_with_the_default_certificate() -> None
 
 def test_every_httproute_attaches_to_the_gateway_holding_the_certificate() -> None:
     """With the Gateway API, TLS ends at the Gateway's listener: every
-    HTTPRoute attaches to the Gateway in the Certificate's namespace."""
+    HTTPRoute attaches to the Gateway in the Certificate's namespace, whose
+    HTTPS listener holds the certificate and admits the routes' namespaces."""
     render = _gateway_api()
     (certificate,) = render.of_kind("Certificate")
     assert certificate["metadata"]["namespace"] == GATEWAY_NAMESPACE
+    (gateway,) = render.of_kind("Gateway")
+    assert gateway["metadata"] == {
+        **gateway["metadata"],
+        "name": "science-platform",
+        "namespace": GATEWAY_NAMESPACE,
+    }
+    (listener,) = gateway["spec"]["listeners"]
+    assert listener["protocol"] == "HTTPS"
+    assert listener["hostname"] == "data.lsst.cloud"
+    assert listener["tls"] == {
+        "mode": "Terminate",
+        "certificateRefs": [
+            {"kind": "Secret", "name": certificate["spec"]["secretName"]}
+        ],
+    }
+    (expression,) = listener["allowedRoutes"]["namespaces"]["selector"][
+        "matchExpressions"
+    ]
+    assert expression["values"] == ROUTED_NAMESPACES
     settings = _operator_settings(render)
     routes = [
         o
@@ -201,8 +232,9 @@ def test_every_httproute_attaches_to_the_gateway_holding_the_certificate() -> No
     for route in routes:
         assert route["spec"]["hostnames"] == ["data.lsst.cloud"]
         for parent in route["spec"]["parentRefs"]:
-            assert parent["name"] == "science-platform"
+            assert parent["name"] == gateway["metadata"]["name"]
             assert parent["namespace"] == GATEWAY_NAMESPACE
+            assert parent.get("sectionName", listener["name"]) == listener["name"]
 
 
 def test_ingress_check_finds_what_does_not_follow_the_flavour() -> None:
@@ -247,4 +279,26 @@ def test_tls_check_finds_the_certificate_where_tls_does_not_end() -> None:
     assert found[1:] == [
         "PlatformIngress/tap in tap names its own TLS Secret; the environment's"
         " one certificate serves it"
+    ]
+
+
+def test_checks_find_a_gateway_that_does_not_serve_the_routes() -> None:
+    """A Gateway whose listener leaves out a routed namespace, or serves
+    another Secret than the certificate's."""
+    render = _gateway_api()
+    values = _gateway_api_values()
+    objects = copy.deepcopy(render.objects)
+    (gateway,) = [o for o in objects if o["kind"] == "Gateway"]
+    (listener,) = gateway["spec"]["listeners"]
+    selector = listener["allowedRoutes"]["namespaces"]["selector"]
+    selector["matchExpressions"][0]["values"].remove("tap")
+    listener["tls"]["certificateRefs"][0]["name"] = "another-tls"
+    effective = _effective(values)
+    assert list(ingress_problems("gateway-api", values, effective, objects)) == [
+        "Gateway/science-platform in gateway-system: no listener admits the"
+        " HTTPRoutes of tap"
+    ]
+    assert list(tls_problems("gateway-api", effective, objects)) == [
+        "the Gateway's listener https does not serve HTTPS with the"
+        " certificate's Secret science-platform-tls"
     ]

@@ -1,6 +1,6 @@
 {{/*
 The umbrella chart's own objects: the services' namespaces, the TLS
-certificate of the host, and the secret store.
+certificate of the host, the Gateway (optional) and the secret store.
 */}}
 
 {{/* Labels of every object of the umbrella chart. */}}
@@ -36,6 +36,18 @@ the operator watches (its RBAC Roles live there).
 {{- end }}
 {{- if .Values.operator.enabled }}
 {{- $names = concat $names ((.Values.operator.config | default dict).namespaces | default list) }}
+{{- end }}
+{{- toYaml ($names | uniq | sortAlpha) }}
+{{- end }}
+
+{{/* Namespaces holding routes, sorted and without repeats, as a YAML list. */}}
+{{- define "science-platform.routedNamespaces" -}}
+{{- $names := list }}
+{{- range $service := include "science-platform.routedServices" . | fromYamlArray }}
+{{- $values := index $.Values $service }}
+{{- if $values.enabled }}
+{{- $names = append $names (default $.Release.Namespace $values.namespaceOverride) }}
+{{- end }}
 {{- end }}
 {{- toYaml ($names | uniq | sortAlpha) }}
 {{- end }}

@@ -14,10 +14,13 @@ follow it for a route to work, and Helm cannot tell when one does not:
   proxy users in: ingress-nginx's controller, or Envoy's proxy of the
   operator's Gateway (which also sends the gateway its ext auth checks).
 
+With the Gateway API, a Gateway the environment makes itself
+(``ingressGateway.create``) must admit the routes of every routed namespace.
+
 TLS ends at one place, so one certificate serves the whole environment: one
 cert-manager ``Certificate`` in the namespace of the ingress controller (its
-default certificate) or of the Gateway (its listener's), and routes that
-name no Secret of their own.
+default certificate) or of the Gateway (its listener's, which must then
+serve HTTPS with it), and routes that name no Secret of their own.
 """
 
 from __future__ import annotations
@@ -214,6 +217,65 @@ def _grant_problems(
         )
 
 
+def _gateway(
+    objects: list[KubeObject], settings: Mapping[str, Any]
+) -> tuple[KubeObject | None, list[dict[str, Any]]]:
+    """The rendered Gateway the operator's settings name, if the environment
+    makes it, and the listeners its routes attach to."""
+    api = _section(settings, "gateway_api")
+    for obj in objects:
+        meta = obj.get("metadata") or {}
+        if (
+            obj.get("kind") == "Gateway"
+            and meta.get("name") == api.get("gateway_name")
+            and meta.get("namespace") == api.get("gateway_namespace")
+        ):
+            section = api.get("section_name")
+            listeners = [
+                listener
+                for listener in _section(obj, "spec").get("listeners") or []
+                if section is None or listener.get("name") == section
+            ]
+            return obj, listeners
+    return None, []
+
+
+def _listener_admits(listener: Mapping[str, Any], own: str, namespace: str) -> bool:
+    """Whether a listener lets HTTPRoutes of ``namespace`` attach."""
+    allowed = _section(listener, "allowedRoutes")
+    kinds = allowed.get("kinds")
+    if kinds and not any(k.get("kind") == "HTTPRoute" for k in kinds):
+        return False
+    namespaces = _section(allowed, "namespaces")
+    source = namespaces.get("from", "Same")
+    if source == "All":
+        return True
+    if source == "Selector":
+        labels = {"kubernetes.io/metadata.name": namespace}
+        return _selects(_section(namespaces, "selector"), labels)
+    return namespace == own
+
+
+def _gateway_problems(
+    objects: list[KubeObject], settings: Mapping[str, Any]
+) -> Iterator[str]:
+    gateway, listeners = _gateway(objects, settings)
+    if gateway is None:
+        return
+    where = f"{describe(gateway)} in {gateway['metadata'].get('namespace')}"
+    if not listeners:
+        section = _section(settings, "gateway_api").get("section_name")
+        yield f"{where} has no listener {section}"
+        return
+    own = str(gateway["metadata"].get("namespace"))
+    routed = sorted(
+        {str(r["metadata"].get("namespace")) for r, _ in _route_backends(objects)}
+    )
+    for namespace in routed:
+        if not any(_listener_admits(lst, own, namespace) for lst in listeners):
+            yield f"{where}: no listener admits the HTTPRoutes of {namespace}"
+
+
 def ingress_problems(
     flavour: str,
     file_values: Mapping[str, Any],
@@ -246,6 +308,8 @@ def ingress_problems(
     if rendered != flavour:
         yield f"the operator's settings say ingress_flavour {rendered}, not {flavour}"
     yield from _grant_problems(objects, flavour, settings)
+    if flavour == "gateway-api":
+        yield from _gateway_problems(objects, settings)
     namespace, labels = _proxy(flavour, effective, settings)
     yield from _network_problems(objects, namespace, labels)
 
@@ -276,6 +340,17 @@ def tls_problems(
             f"tls.certManager.namespace is {namespace}, but TLS ends in {what}"
             f" ({where})"
         )
+    _, listeners = _gateway(objects, settings)
+    secret = cert_manager.get("secretName")
+    for listener in listeners:
+        refs = _section(listener, "tls").get("certificateRefs") or []
+        if listener.get("protocol") != "HTTPS" or not any(
+            r.get("name") == secret and not r.get("namespace") for r in refs
+        ):
+            yield (
+                f"the Gateway's listener {listener.get('name')} does not serve"
+                f" HTTPS with the certificate's Secret {secret}"
+            )
     for route, _ in _route_backends(objects):
         if _section(route, "spec").get("tlsSecretName"):
             yield (

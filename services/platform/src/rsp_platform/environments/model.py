@@ -3,7 +3,8 @@
 ``environments/values-<name>.yaml`` holds what differs between environments
 and nothing else; the umbrella chart ``charts/science-platform`` holds the
 rest. The parts that the umbrella chart itself reads (``global``,
-``namespaces``, ``tls``, ``secretStore`` and each service's ``enabled``) are
+``namespaces``, ``tls``, ``ingressGateway``, ``secretStore`` and each
+service's ``enabled``) are
 modelled field by field and refuse unknown keys; the rest of a service's
 section is that service chart's own values, passed through to Helm, which
 checks them against the chart's ``values.schema.json``.
@@ -28,6 +29,7 @@ __all__ = [
     "CertManagerValues",
     "EnvironmentValues",
     "GlobalValues",
+    "IngressGatewayValues",
     "NamespaceValues",
     "SecretStoreValues",
     "ServiceValues",
@@ -185,6 +187,28 @@ class TlsValues(_Strict):
     ] = CertManagerValues()
 
 
+class IngressGatewayValues(_Strict):
+    """The Gateway of the gateway-api flavour (``ingressGateway``).
+
+    Usually the cluster's, like ingress-nginx; an environment that owns its
+    Gateway lets the chart make it, where the operator's settings name it.
+    """
+
+    create: Annotated[
+        bool,
+        Field(
+            description=(
+                "Whether to create the Gateway the operator's routes attach to"
+                " (with the gateway-api flavour)"
+            )
+        ),
+    ] = False
+    gateway_class_name: Annotated[
+        str,
+        Field(description="GatewayClass of the Gateway", pattern=K8S_NAME_PATTERN),
+    ] = "envoy-gateway"
+
+
 class SecretStoreValues(_Strict):
     """The store of the services' secrets (``secretStore``)."""
 
@@ -250,6 +274,10 @@ class EnvironmentValues(_Strict):
         NamespaceValues, Field(description="The services' namespaces")
     ] = NamespaceValues()
     tls: Annotated[TlsValues, Field(description="TLS of the host")] = TlsValues()
+    ingress_gateway: Annotated[
+        IngressGatewayValues,
+        Field(description="The Gateway of the gateway-api flavour"),
+    ] = IngressGatewayValues()
     secret_store: Annotated[
         SecretStoreValues,
         Field(description="The store External Secrets reads the secrets from"),
