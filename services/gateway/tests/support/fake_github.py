@@ -26,6 +26,7 @@ Fixtures: ``fake_github_server`` (one server per test session) and
 from __future__ import annotations
 
 import asyncio
+import base64
 import secrets
 import socket
 import threading
@@ -148,6 +149,8 @@ class FakeGitHub:
         self.authorize_requests: list[dict[str, str]] = []
         self.token_requests: list[dict[str, str]] = []
         self.api_requests: list[str] = []
+        self.deleted_tokens: list[str] = []
+        self.delete_failure: int | None = None
 
     # Configuration by tests.
 
@@ -227,6 +230,9 @@ class FakeGitHub:
         app.add_api_route("/user", self._user, methods=["GET"])
         app.add_api_route("/user/emails", self._user_emails, methods=["GET"])
         app.add_api_route("/user/teams", self._user_teams, methods=["GET"])
+        app.add_api_route(
+            "/applications/{client_id}/token", self._delete_token, methods=["DELETE"]
+        )
         return app
 
     async def _authorize(self, request: Request) -> Response:
@@ -310,6 +316,32 @@ class FakeGitHub:
             items = "".join(f"<{k}>{v}</{k}>" for k, v in body.items())
             return Response(f"<OAuth>{items}</OAuth>", media_type="application/xml")
         return Response(urlencode(body), media_type="application/x-www-form-urlencoded")
+
+    async def _delete_token(self, client_id: str, request: Request) -> Response:
+        """``DELETE /applications/{client_id}/token``: the App revokes a token.
+
+        GitHub wants the App's client ID and secret as Basic auth and the
+        token in a JSON body; 204 when deleted, 422 for a token it does not
+        know, 404 for another App.
+        """
+        self.api_requests.append(request.url.path)
+        if self.delete_failure is not None:
+            return JSONResponse({"message": "Server Error"}, self.delete_failure)
+        expected = base64.b64encode(
+            f"{self.client_id}:{self.client_secret}".encode()
+        ).decode()
+        given = request.headers.get("authorization", "")
+        if client_id != self.client_id or not secrets.compare_digest(
+            given, f"Basic {expected}"
+        ):
+            return JSONResponse({"message": "Not Found"}, 404)
+        body = await request.json()
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or token not in self.tokens:
+            return JSONResponse({"message": "Validation Failed"}, 422)
+        del self.tokens[token]
+        self.deleted_tokens.append(token)
+        return Response(status_code=204)
 
     async def _authenticated_user(self, request: Request) -> FakeGitHubUser | Response:
         self.api_requests.append(request.url.path)

@@ -25,6 +25,7 @@ from ..config import Config
 from ..exceptions import (
     LoginFailedError,
     NoScopesError,
+    UpstreamError,
 )
 from ..models.github import GitHubUserInfo
 from ..models.login import LoginConfig, LoginResponse, ScopeDescription
@@ -326,8 +327,20 @@ class LoginService:
         data = await self.current_session(state)
         if data is None:
             return
-        await self._tokens.revoke_session(data, ip_address=ip_address)
+        github_token = await self._tokens.revoke_session(data, ip_address=ip_address)
         self._logger.info("Logged out", user=data.username, token=data.key)
+        if github_token is not None and self._github is not None:
+            # The GitHub token served only this session (its group refresh);
+            # a failure here must not undo or fail the logout itself.
+            try:
+                await self._github.revoke_token(github_token)
+            except UpstreamError as e:
+                self._logger.warning(
+                    "Could not revoke the session's GitHub token",
+                    user=data.username,
+                    token=data.key,
+                    error=e.message,
+                )
 
     async def login_info(self, state: SessionState) -> LoginInfo | None:
         """Who the cookie's session belongs to, with its CSRF token.

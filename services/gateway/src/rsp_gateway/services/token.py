@@ -39,7 +39,11 @@ from ..models.token import (
 from ..models.userinfo import UserInfo
 from ..schema import TokenRecord
 from ..storage.cache import ChildKey, TokenCache
-from ..storage.credential import GitHubCredentialStore, GitHubTokenCipher
+from ..storage.credential import (
+    GitHubCredentialStore,
+    GitHubTokenCipher,
+    UnreadableCredentialError,
+)
 from ..storage.history import TokenChangeHistoryStore
 from ..storage.last_used import LastUsedRecorder
 from ..storage.token import TokenStore, delete_token_trees
@@ -495,11 +499,21 @@ class TokenService:
             revoked=len(revoked),
         )
 
-    async def revoke_session(self, data: TokenData, *, ip_address: str | None) -> None:
-        """Revoke the caller's own session token and its children (logout)."""
+    async def revoke_session(
+        self, data: TokenData, *, ip_address: str | None
+    ) -> SecretStr | None:
+        """Revoke the caller's own session token and its children (logout).
+
+        Returns the GitHub access token the session's login was made with,
+        if it kept one, so that the caller can have GitHub delete it too.
+        """
         if not data.key or self.is_bootstrap(data):
-            return
+            return None
         async with self._sessions.begin() as session:
+            credential = await GitHubCredentialStore(session).get(data.key)
+            github_token = (
+                self._unseal(credential.encrypted_token) if credential else None
+            )
             revoked = await delete_token_trees(
                 session,
                 [data.key],
@@ -509,6 +523,14 @@ class TokenService:
             )
         await self._cache.invalidate(revoked)
         self._logger.info("Revoked session", token_key=data.key, revoked=len(revoked))
+        return github_token
+
+    def _unseal(self, sealed: str) -> SecretStr | None:
+        """A stored GitHub token, or `None` if it cannot be decrypted any more."""
+        try:
+            return self._cipher.decrypt(sealed)
+        except UnreadableCredentialError:
+            return None
 
 
 def _expired(record: TokenRecord) -> bool:

@@ -171,6 +171,33 @@ class GitHubStorage:
                     ) from None
                 raise
 
+    async def revoke_token(self, access_token: SecretStr) -> None:
+        """Ask GitHub to delete the access token of a login (at logout).
+
+        The OAuth App authenticates with its client ID and secret. A token
+        GitHub no longer knows (422 or 404) counts as revoked.
+
+        Raises
+        ------
+        UpstreamError
+            If GitHub fails, times out or refuses the App's credentials.
+        """
+        url = f"{self._api_url}/applications/{self._config.client_id}/token"
+        auth = httpx.BasicAuth(
+            self._config.client_id, self._config.client_secret.get_secret_value()
+        )
+        async with self._guard(), self._api_client({}) as client:
+            response = await client.request(
+                "DELETE",
+                url,
+                auth=auth,
+                headers=_API_HEADERS,
+                json={"access_token": access_token.get_secret_value()},
+            )
+            if response.status_code in (404, 422):
+                return
+            response.raise_for_status()
+
     async def _read_user(self, client: httpx.AsyncClient) -> GitHubUserInfo:
         user = _UserResponse.model_validate(await self._get(client, "/user"))
         emails = [
