@@ -12,6 +12,7 @@ from typing import Any
 
 import helm_python as helm
 import pytest
+import yaml
 from rsp_operator.config import IngressFlavour, load_operator_settings
 from rsp_operator.ingress.render import check_ingress_settings
 
@@ -206,3 +207,27 @@ def test_settings_load_as_the_pod_sees_them(
 def test_schema_refuses_bad_values(values: dict[str, Any], message: str) -> None:
     with pytest.raises(helm.HelmValuesError, match=message):
         OPERATOR.render(values=values)
+
+
+@pytest.mark.parametrize(
+    ("values", "flavour"),
+    [
+        ({}, "nginx"),
+        ({"config": {"ingressFlavour": "gateway-api"}}, "gateway-api"),
+        ({"global": {"ingressFlavour": "gateway-api"}}, "gateway-api"),
+        (
+            {
+                "global": {"ingressFlavour": "nginx"},
+                "config": {"ingressFlavour": "gateway-api"},
+            },
+            "nginx",
+        ),
+    ],
+)
+def test_environment_flavour_wins_over_the_charts(
+    values: dict[str, Any], flavour: str
+) -> None:
+    """global.ingressFlavour, the environment's one switch, wins where set."""
+    (config,) = OPERATOR.render(values=values).of_kind("ConfigMap")
+    (settings,) = config["data"].values()
+    assert yaml.safe_load(settings)["ingress_flavour"] == flavour
