@@ -128,7 +128,8 @@ def config(make_config: Callable[..., Config]) -> Config:
     return make_config()
 
 
-async def _empty_job_store(url: str) -> None:
+async def empty_job_store(url: str) -> None:
+    """Delete every job of the job store (what a test made)."""
     connection = await asyncpg.connect(url.replace("+asyncpg", ""))
     try:
         await connection.execute("TRUNCATE tap_uws.job CASCADE")
@@ -147,7 +148,7 @@ async def app(
     application = create_app(config, schema=catalog_schema, backend=backend)
     async with LifespanManager(application):
         yield application
-    await _empty_job_store(job_database_url)
+    await empty_job_store(job_database_url)
 
 
 def _client(app: FastAPI, user: str | None) -> AsyncClient:

@@ -28,7 +28,7 @@ from rsp_tap.storage.backend import PostgresBackend
 from rsp_tap.storage.errors import DatabaseInternalError, QueryFailedError
 from tap_catalog_db import CatalogDatabase
 
-from .conftest import BASE_URL, TAP
+from .conftest import BASE_URL, TAP, empty_job_store
 from .uws import UWS, create_job, wait_for_phase
 from .votables import error_message
 
@@ -197,6 +197,7 @@ class _InternalErrorBackend(PostgresBackend):
 async def _app_client(
     config: Config, schema: CatalogSchema, backend: PostgresBackend
 ) -> AsyncIterator[AsyncClient]:
+    """A client of the app; the jobs it made are deleted after."""
     app = create_app(config, schema=schema, backend=backend)
     async with (
         LifespanManager(app),
@@ -208,6 +209,7 @@ async def _app_client(
     ):
         yield client
     await backend.aclose()
+    await empty_job_store(config.database_url.get_secret_value())
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from rsp_tap.main import create_app
 from rsp_tap.models.schema import CatalogSchema
 from rsp_tap.services.runner import RESTART_MESSAGE
 
-from .conftest import BASE_URL, TAP, _empty_job_store
+from .conftest import BASE_URL, TAP, empty_job_store
 from .fake_backend import FakeBackend
 from .uws import UWS, XLINK_HREF, create_job, job_xml, wait_for_phase
 from .votables import read_votable
@@ -70,7 +70,7 @@ async def test_restart_keeps_results_and_fails_executing_jobs(
             response = await client.get(f"{TAP}/async")
             assert done.encode() in response.content
     finally:
-        await _empty_job_store(job_database_url)
+        await empty_job_store(job_database_url)
 
 
 async def test_stopping_the_service_ends_running_jobs_in_error(
@@ -90,4 +90,4 @@ async def test_stopping_the_service_ends_running_jobs_in_error(
             assert job.findtext(f"{UWS}phase") == "ERROR"
             assert job.findtext(f"{UWS}errorSummary/{UWS}message") == RESTART_MESSAGE
     finally:
-        await _empty_job_store(job_database_url)
+        await empty_job_store(job_database_url)

@@ -21,7 +21,7 @@ from rsp_tap.main import create_app
 from rsp_tap.models.schema import CatalogSchema, VOTableDatatype
 from rsp_tap.services.uploads import parse_upload_parameter, parse_votable_upload
 
-from .conftest import BASE_URL, TAP
+from .conftest import BASE_URL, TAP, empty_job_store
 from .fake_backend import FakeBackend
 from .uws import UWS, create_job, wait_for_phase
 from .votables import error_message, read_votable
@@ -261,6 +261,7 @@ async def local_client(
     make_config: Callable[..., Config],
     catalog_schema: CatalogSchema,
     backend: FakeBackend,
+    job_database_url: str,
 ) -> AsyncIterator[AsyncClient]:
     """A client of an app that may fetch uploads from loopback (tests, local)."""
     app = create_app(
@@ -277,6 +278,7 @@ async def local_client(
         ) as client,
     ):
         yield client
+    await empty_job_store(job_database_url)
 
 
 async def test_upload_by_url(local_client: AsyncClient, table_server: str) -> None:
