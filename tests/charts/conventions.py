@@ -8,52 +8,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
+from rsp_platform.chartdocs import undocumented_values
+
 __all__ = ["open_schema_objects", "schema_values_mismatch", "undocumented_values"]
-
-_KEY = re.compile(
-    r"""^(?P<indent> *)(?P<key>"[^"]+"|'[^']+'|[^\s#:][^:#]*?):(?P<rest>.*)$"""
-)
-
-
-def undocumented_values(path: Path) -> list[str]:
-    """Dotted names of fields in a values file without a ``# --`` comment.
-
-    A field is documented when the comment block right above it starts with
-    ``# --``, or when a section that holds it is. List items are part of
-    their field.
-    """
-    missing: list[str] = []
-    stack: list[tuple[int, str, bool]] = []  # indent, name, documented
-    comment: list[str] = []
-    for line in path.read_text().splitlines():
-        stripped = line.strip()
-        if stripped.startswith("#"):
-            comment.append(stripped)
-            continue
-        if not stripped or stripped.startswith("-"):
-            comment = [] if not stripped else comment
-            continue
-        match = _KEY.match(line)
-        if match is None:
-            comment = []
-            continue
-        indent = len(match["indent"])
-        while stack and stack[-1][0] >= indent:
-            stack.pop()
-        documented = bool(comment) and comment[0].startswith("# --")
-        name = ".".join([*(s[1] for s in stack), match["key"].strip("\"'")])
-        value = match["rest"].split(" #", 1)[0].strip()
-        covered = documented or any(s[2] for s in stack)
-        if value and not covered:
-            missing.append(name)
-        stack.append((indent, match["key"].strip("\"'"), documented))
-        comment = []
-    return missing
 
 
 def open_schema_objects(schema: Mapping[str, Any], path: str = "") -> Iterator[str]:

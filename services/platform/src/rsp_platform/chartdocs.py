@@ -24,6 +24,7 @@ __all__ = [
     "ValueDoc",
     "document_values",
     "rendered_readme",
+    "undocumented_values",
     "update_readme",
     "values_table",
 ]
@@ -64,14 +65,24 @@ def _lookup(values: Any, path: list[str]) -> Any:
     return values
 
 
-def document_values(path: Path) -> list[ValueDoc]:
-    """The fields of a values file that carry a ``# --`` comment, in order.
+@dataclass(frozen=True)
+class _Field:
+    """A field of a values file as the line scanner sees it."""
 
-    A field under a documented section is part of that section's row.
+    keys: list[str]
+    inline_value: str
+    comment: list[str]
+    documented: bool
+    under_documented: bool
+
+
+def _scan_fields(text: str) -> list[_Field]:
+    """Every field of a values file with the comment block right above it.
+
+    A field is documented when that block starts with ``# --``; list items
+    belong to their field.
     """
-    text = path.read_text()
-    values = yaml.safe_load(text) or {}
-    docs: list[ValueDoc] = []
+    fields: list[_Field] = []
     stack: list[tuple[int, str, bool]] = []  # indent, key, documented
     comment: list[str] = []
     for line in text.splitlines():
@@ -91,20 +102,52 @@ def document_values(path: Path) -> list[ValueDoc]:
             stack.pop()
         key = match["key"].strip("\"'")
         documented = bool(comment) and comment[0].startswith("# --")
-        if documented and not any(s[2] for s in stack):
-            keys = [*(s[1] for s in stack), key]
-            words = [c.lstrip("#").strip() for c in comment]
+        fields.append(
+            _Field(
+                keys=[*(s[1] for s in stack), key],
+                inline_value=match["rest"].split(" #", 1)[0].strip(),
+                comment=comment,
+                documented=documented,
+                under_documented=any(s[2] for s in stack),
+            )
+        )
+        stack.append((indent, key, documented))
+        comment = []
+    return fields
+
+
+def document_values(path: Path) -> list[ValueDoc]:
+    """The fields of a values file that carry a ``# --`` comment, in order.
+
+    A field under a documented section is part of that section's row.
+    """
+    text = path.read_text()
+    values = yaml.safe_load(text) or {}
+    docs: list[ValueDoc] = []
+    for field in _scan_fields(text):
+        if field.documented and not field.under_documented:
+            words = [c.lstrip("#").strip() for c in field.comment]
             words[0] = words[0].removeprefix("--").strip()
             docs.append(
                 ValueDoc(
-                    ".".join(keys),
+                    ".".join(field.keys),
                     " ".join(w for w in words if w),
-                    _lookup(values, keys),
+                    _lookup(values, field.keys),
                 )
             )
-        stack.append((indent, key, documented))
-        comment = []
     return docs
+
+
+def undocumented_values(path: Path) -> list[str]:
+    """Dotted names of fields with a value but no ``# --`` comment.
+
+    A field is covered by its own comment or by a section that holds it.
+    """
+    return [
+        ".".join(field.keys)
+        for field in _scan_fields(path.read_text())
+        if field.inline_value and not (field.documented or field.under_documented)
+    ]
 
 
 def _default(value: Any) -> str:
