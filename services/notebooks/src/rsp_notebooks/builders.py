@@ -67,6 +67,7 @@ from .options import LabOptions
 __all__ = [
     "DISCOVERY_DIR",
     "HUB_SECRET_VARIABLES",
+    "LAB_PORT_NAME",
     "LabObjectNames",
     "LabUser",
     "LabWorkload",
@@ -87,6 +88,8 @@ HUB_SECRET_VARIABLES: frozenset[str] = frozenset(
 """Variables of JupyterHub's lab environment that are secrets too."""
 
 _LAB_PORT = 8888
+LAB_PORT_NAME = "notebook-port"
+"""Name of the lab's port: KubeSpawner finds the lab's URL by it."""
 _PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 
 
@@ -222,7 +225,7 @@ def build_pod(workload: LabWorkload) -> V1Pod:
         image_pull_policy=workload.image_pull_policy,
         args=list(workload.command),
         env=_env(workload),
-        ports=[V1ContainerPort(name="lab", container_port=_LAB_PORT)],
+        ports=[V1ContainerPort(name=LAB_PORT_NAME, container_port=_LAB_PORT)],
         resources=resources,
         working_dir=workload.home_dir,
         security_context=V1SecurityContext(

@@ -10,11 +10,13 @@ per-lab objects and revokes its token; deleting the user deletes the home.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from asyncio import FIRST_COMPLETED
 from collections.abc import AsyncIterator
 from typing import Any
 
 from kubespawner import KubeSpawner
-from traitlets import Dict, Unicode, default
+from traitlets import Dict, Float, Unicode, default
 
 from .builders import (
     DISCOVERY_DIR,
@@ -29,6 +31,7 @@ from .builders import (
 )
 from .labenv import DISCOVERY_FILE_NAME
 from .labobjects import LabObjectStore
+from .podstatus import lab_pod_failure, last_pod_message
 from .spawning import LabSpawnerMixin, LabSpawnError, LabToken
 
 __all__ = ["LabSpawner"]
@@ -54,7 +57,14 @@ class LabSpawner(LabSpawnerMixin, KubeSpawner):  # type: ignore[misc]
         help="Labels of the proxy's pods (a lab's NetworkPolicy admits them).",
     )
 
+    pod_check_interval = Float(
+        0.5,
+        config=True,
+        help="Seconds between two looks at a starting pod for a failure.",
+    )
+
     _workload: LabWorkload | None = None
+    _creating_pod: bool = False
     _store: LabObjectStore | None = None
 
     @default("storage_pvc_ensure")
@@ -157,10 +167,58 @@ class LabSpawner(LabSpawnerMixin, KubeSpawner):  # type: ignore[misc]
             await self._prepare()
         finally:
             self.end_preparation()
+        self._creating_pod = True
         try:
-            return await super()._start()
+            return await self._start_pod()
         finally:
+            self._creating_pod = False
             self._workload = None
+
+    async def _start_pod(self) -> Any:
+        """KubeSpawner's start, ended early by a pod that cannot run.
+
+        Raises
+        ------
+        LabSpawnError
+            If the pod fails (image not pulled, evicted, crashing) or does
+            not run within ``start_timeout``, with what Kubernetes said.
+        """
+        reflector = await self._start_watching_pods()
+        key = f"{self.namespace}/{self.pod_name}"
+        stale = (reflector.pods.get(key) or {}).get("metadata", {}).get("uid")
+        start = asyncio.ensure_future(super()._start())
+        failure = asyncio.ensure_future(self._pod_failure(key, stale))
+        try:
+            await asyncio.wait({start, failure}, return_when=FIRST_COMPLETED)
+        finally:
+            for future in (start, failure):
+                if not future.done():
+                    future.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await future
+        if not start.done() or start.cancelled():
+            reason = failure.result()
+            self.log.warning("Lab of %s failed to start: %s", self.user.name, reason)
+            raise LabSpawnError(reason)
+        try:
+            return start.result()
+        except TimeoutError as e:
+            said = last_pod_message(self.events)
+            raise LabSpawnError(
+                f"Your lab did not start within {self.start_timeout} seconds"
+                + (f"; Kubernetes said: {said}" if said else f" ({e})")
+            ) from e
+
+    async def _pod_failure(self, key: str, stale_uid: str | None) -> str:
+        """Wait until the new pod shows it cannot run; say why."""
+        while True:
+            await asyncio.sleep(self.pod_check_interval)
+            pod = self.pod_reflector.pods.get(key)
+            if pod is None or pod["metadata"].get("uid") == stale_uid:
+                continue
+            reason = lab_pod_failure(pod)
+            if reason is not None:
+                return reason
 
     async def _prepare(self) -> None:
         """Check the spawn and create the lab's objects besides the pod."""
@@ -184,19 +242,39 @@ class LabSpawner(LabSpawnerMixin, KubeSpawner):  # type: ignore[misc]
         )
 
     async def stop(self, now: bool = False) -> None:
-        """Stop the pod, delete the lab's objects and revoke its token."""
+        """Stop the pod, delete the lab's objects and revoke its token.
+
+        KubeSpawner also stops to clear a leftover pod of the same name
+        while it starts a new one: then only that pod goes, not the new
+        lab's Secret, ConfigMap, NetworkPolicy and token.
+        """
         await super().stop(now=now)
+        if self._creating_pod:
+            return
         await self.store.delete_lab_objects(
             LabObjectNames(self.user.name).lab, self.namespace
         )
         await self.revoke_lab_token()
 
     async def progress(self) -> AsyncIterator[dict[str, Any]]:
-        """Our preparation steps, then the pod's events from KubeSpawner."""
+        """Our preparation steps, then the pod's events from KubeSpawner.
+
+        KubeSpawner's own percentages start again from 0; they are fitted
+        between our last step and 100 so that the bar only moves forward.
+        """
         future: asyncio.Future[Any] | None = getattr(self, "_start_future", None)
+        floor = 0
         async for event in self.lab_progress(future):
+            floor = max(floor, int(event.get("progress", 0)))
             yield event
-        async for event in super().progress():
-            yield event
-        if future is not None and future.done() and future.exception() is None:
-            yield {"progress": 100, "message": "Your lab is ready"}
+        async for pod_event in super().progress():
+            if "progress" in pod_event:
+                share = min(float(pod_event["progress"]), 90.0) / 90.0
+                pod_event["progress"] = floor + int(share * (95 - floor))
+            yield pod_event
+        if future is not None and future.done() and not future.cancelled():
+            error = future.exception()
+            if error is None:
+                yield {"progress": 100, "message": "Your lab is ready"}
+            elif isinstance(error, LabSpawnError):
+                yield {"message": str(error)}
