@@ -391,3 +391,74 @@ async def test_logout_without_session(client: httpx.AsyncClient) -> None:
     response = await client.get("/logout")
     assert response.status_code == 302
     assert response.headers["location"] == f"{BASE_URL}/"
+
+
+# Logout also has GitHub delete the access token the session's login made.
+
+
+async def _log_in(
+    client: httpx.AsyncClient, config: Config, process_context: ProcessContext
+) -> Token:
+    response = await github_login(client)
+    state = cookie_state(process_context, response, config.cookie_name)
+    return Token.from_str(state.token or "")
+
+
+async def test_logout_deletes_the_github_token(
+    client: httpx.AsyncClient,
+    config: Config,
+    alice: FakeGitHubUser,
+    fake_github: FakeGitHub,
+    process_context: ProcessContext,
+) -> None:
+    await _log_in(client, config, process_context)
+    (github_token,) = fake_github.tokens
+
+    response = await client.get("/logout")
+
+    assert response.status_code == 302
+    assert fake_github.deleted_tokens == [github_token]
+    assert github_token not in fake_github.tokens
+
+
+async def test_logout_succeeds_when_github_fails(
+    client: httpx.AsyncClient,
+    config: Config,
+    alice: FakeGitHubUser,
+    fake_github: FakeGitHub,
+    process_context: ProcessContext,
+    token_service: TokenService,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    token = await _log_in(client, config, process_context)
+    (github_token,) = fake_github.tokens
+    fake_github.delete_failure = 503
+
+    response = await client.get("/logout")
+
+    assert response.status_code == 302
+    assert await token_service.validate(token) is None
+    assert fake_github.deleted_tokens == []
+    logged = capsys.readouterr()
+    output = logged.out + logged.err
+    assert "Could not revoke the session's GitHub token" in output
+    assert github_token not in output
+    assert fake_github.client_secret not in output
+
+
+async def test_a_token_github_forgot_still_logs_out(
+    client: httpx.AsyncClient,
+    config: Config,
+    alice: FakeGitHubUser,
+    fake_github: FakeGitHub,
+    process_context: ProcessContext,
+    token_service: TokenService,
+) -> None:
+    token = await _log_in(client, config, process_context)
+    fake_github.revoke_tokens(alice.login)
+
+    response = await client.get("/logout")
+
+    assert response.status_code == 302
+    assert await token_service.validate(token) is None
+    assert fake_github.deleted_tokens == []
