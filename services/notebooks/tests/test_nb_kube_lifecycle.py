@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ import httpx
 import kubernetes_asyncio.config
 import pytest
 import respx
+from jupyterhub.utils import format_exception
 from kubernetes_asyncio.client import Configuration
 from kubespawner import clients
 from nbtest.catalogs import IMAGES
@@ -38,7 +40,7 @@ from rsp_notebooks.builders import (
     to_manifest,
 )
 from rsp_notebooks.spawner import LabSpawner
-from rsp_notebooks.spawning import LabToken
+from rsp_notebooks.spawning import LabSpawnError, LabToken
 
 NAMESPACE = "nublado"
 TOKEN = "gt-AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBB"
@@ -176,3 +178,132 @@ async def test_start_poll_and_stop_a_lab(cluster: Cluster, tmp_path: Path) -> No
         ]
         assert revoke.call_count == 1
         assert await spawner.poll() == 1
+
+
+async def test_a_lab_whose_image_cannot_be_pulled_fails_saying_why(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    spawner = make_spawner(cluster, tmp_path, image_tag=["w_2026_40"])
+    cluster.kubelet.missing_images.add("ghcr.io/rsp/lab:w_2026_40")
+    started = time.monotonic()
+    future, events = await start_with_progress(spawner)
+    error = future.exception()
+    assert isinstance(error, LabSpawnError)
+    message = "The image ghcr.io/rsp/lab:w_2026_40 of your lab cannot be pulled"
+    assert str(error).startswith(message)
+    # At once, not after the start timeout (20 s).
+    assert time.monotonic() - started < 10
+    # What the progress page shows: Kubernetes' events, then why it failed;
+    # the hub then says "Spawn failed: <the same message>".
+    messages = [e["message"] for e in events]
+    assert any(
+        'Failed to pull image "ghcr.io/rsp/lab:w_2026_40"' in m for m in messages
+    )
+    assert messages[-1] == str(error)
+    assert format_exception(error)[0] == str(error)
+
+    # The hub stops a failed spawn: the pod and the lab's objects go.
+    with respx.mock() as router:
+        router.delete(REVOKE_URL).mock(return_value=httpx.Response(204))
+        await spawner.stop()
+    assert cluster.api.names("pods", NAMESPACE) == []
+    assert cluster.api.names("secrets", NAMESPACE) == []
+
+
+async def test_an_evicted_pod_fails_the_start(cluster: Cluster, tmp_path: Path) -> None:
+    spawner = make_spawner(cluster, tmp_path, size=["small"])
+    cluster.kubelet.evict_at_start = "The node was low on resource: memory."
+    future, events = await start_with_progress(spawner)
+    error = future.exception()
+    assert isinstance(error, LabSpawnError)
+    assert str(error) == (
+        "Kubernetes stopped your lab (Evicted): The node was low on resource: memory."
+    )
+    assert events[-1]["message"] == str(error)
+
+
+async def test_a_lab_that_does_not_run_in_time_fails_with_what_kubernetes_said(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    spawner = make_spawner(cluster, tmp_path)
+    spawner.start_timeout = 1
+    cluster.kubelet.unschedulable = True
+    started = time.monotonic()
+    future, _ = await start_with_progress(spawner)
+    error = future.exception()
+    assert isinstance(error, LabSpawnError)
+    assert str(error).startswith(
+        "Your lab did not start within 1 seconds; Kubernetes said: 0/1 nodes are"
+        " available: 1 Insufficient memory."
+    )
+    assert time.monotonic() - started < 8
+    assert cluster.api.read("pods", NAMESPACE, "nb-alice")["status"]["phase"] == (
+        "Pending"
+    )
+
+
+async def test_a_leftover_pod_is_replaced_and_the_new_labs_objects_kept(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    # A pod of the same name from before (a hub restarted without its state).
+    spawner = make_spawner(cluster, tmp_path)
+    workload = spawner.lab_workload(LabToken.from_auth_state(auth_state()))
+    leftover = to_manifest(build_pod(workload))
+    leftover["metadata"]["labels"]["leftover"] = "true"
+    await cluster.api.create("pods", NAMESPACE, leftover)
+    await cluster.api.create(
+        "persistentvolumeclaims", NAMESPACE, to_manifest(build_pvc(workload))
+    )
+
+    with respx.mock(assert_all_called=False) as router:
+        revoke = router.delete(REVOKE_URL).mock(return_value=httpx.Response(204))
+        future, _ = await start_with_progress(spawner)
+        assert future.exception() is None
+        # KubeSpawner deleted the old pod to make the new one: the new lab
+        # keeps its token, Secret, ConfigMap and NetworkPolicy.
+        assert revoke.call_count == 0
+    pod = cluster.api.read("pods", NAMESPACE, "nb-alice")
+    assert "leftover" not in pod["metadata"]["labels"]
+    assert pod["status"]["phase"] == "Running"
+    for resource in ("secrets", "configmaps", "networkpolicies"):
+        assert cluster.api.names(resource, NAMESPACE) == ["nb-alice-lab"], resource
+
+
+async def test_poll_gives_the_exit_code_of_a_lab_that_ended(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    spawner = make_spawner(cluster, tmp_path)
+    with respx.mock() as router:
+        revoke = router.delete(REVOKE_URL).mock(return_value=httpx.Response(204))
+        future, _ = await start_with_progress(spawner)
+        future.result()
+        assert await spawner.poll() is None
+
+        await cluster.kubelet.terminate(NAMESPACE, "nb-alice", 0)
+        await wait_for(lambda: _terminated(spawner))
+        # The lab's process exited: poll says how, and the lab is cleaned up.
+        assert await spawner.poll() == 0
+        assert cluster.api.names("pods", NAMESPACE) == []
+        assert cluster.api.names("secrets", NAMESPACE) == []
+        assert revoke.call_count == 1
+
+        # A pod deleted behind the hub's back (kubectl delete): exit status 1.
+        future, _ = await start_with_progress(spawner)
+        future.result()
+        await cluster.api.delete("pods", NAMESPACE, "nb-alice", 0)
+        await wait_for(lambda: not spawner.pod_reflector.pods)
+        assert await spawner.poll() == 1
+
+
+def _terminated(spawner: LabSpawner) -> bool:
+    pod = spawner.pod_reflector.pods.get(f"{NAMESPACE}/nb-alice")
+    return pod is not None and pod["status"]["phase"] == "Succeeded"
+
+
+async def wait_for(condition: Callable[[], bool]) -> None:
+    """Wait until ``condition()`` holds (the reflector saw a change)."""
+    for _ in range(100):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the reflector did not see the change in 5 seconds")

@@ -16,7 +16,8 @@ one-node cluster does, with the same status and ``Event`` objects:
   containers;
 - :meth:`FakeKubelet.terminate` ends a container (``Completed`` or
   ``Error``); :meth:`FakeKubelet.evict` fails the pod (phase ``Failed``,
-  reason ``Evicted``);
+  reason ``Evicted``), as :attr:`FakeKubelet.evict_at_start` does to every
+  new pod; :attr:`FakeKubelet.unschedulable` leaves new pods Pending;
 - a pod being deleted is stopped (``Killing``): its containers end when the
   lab exits (:attr:`FakeKubelet.shutdown_seconds`) or when the grace period
   is over (exit 137), then the pod object is removed.
@@ -57,6 +58,7 @@ class FakeKubelet:
         self.shutdown_seconds = 0.1
         self.missing_images: set[str] = set()
         self.unschedulable = False
+        self.evict_at_start: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping: set[tuple[str, str, str]] = set()
         self._next_ip = 10
@@ -151,6 +153,12 @@ class FakeKubelet:
             return
         current = await self._step(pod)
         if current is None or not await self._volumes_ready(current):
+            return
+        if self.evict_at_start is not None:
+            metadata = current["metadata"]
+            await self.evict(
+                metadata["namespace"], metadata["name"], self.evict_at_start
+            )
             return
         container = current["spec"]["containers"][0]
         image = container["image"]
