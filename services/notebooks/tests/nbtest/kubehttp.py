@@ -138,7 +138,9 @@ def build_app(fake: FakeKubernetes) -> web.Application:
 @asynccontextmanager
 async def run_fake_kubernetes(fake: FakeKubernetes) -> Any:
     """Serve ``fake`` on a free local port; yield its base URL."""
-    runner = web.AppRunner(build_app(fake), shutdown_timeout=1)
+    runner = web.AppRunner(
+        build_app(fake), shutdown_timeout=1, handler_cancellation=True
+    )
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
