@@ -307,3 +307,35 @@ async def wait_for(condition: Callable[[], bool]) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the reflector did not see the change in 5 seconds")
+
+
+async def test_a_lab_that_crashes_as_it_starts_fails_the_start(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    spawner = make_spawner(cluster, tmp_path)
+    cluster.kubelet.crash_exit_code = 3
+    future, events = await start_with_progress(spawner)
+    error = future.exception()
+    assert isinstance(error, LabSpawnError)
+    assert str(error) == (
+        "Your lab's process exited with code 3 as it started (CrashLoopBackOff)"
+    )
+    assert any("Back-off 10s restarting failed" in e["message"] for e in events)
+
+
+async def test_a_lab_on_a_lost_node_still_loses_its_token(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    spawner = make_spawner(cluster, tmp_path)
+    future, _ = await start_with_progress(spawner)
+    future.result()
+    cluster.kubelet.node_lost = True
+    spawner.start_timeout = 1
+    with respx.mock() as router:
+        revoke = router.delete(REVOKE_URL).mock(return_value=httpx.Response(204))
+        with pytest.raises(TimeoutError, match="did not disappear"):
+            await spawner.stop()
+        assert revoke.call_count == 1
+    pod = cluster.api.read("pods", NAMESPACE, "nb-alice")
+    assert "deletionTimestamp" in pod["metadata"]
+    assert cluster.api.names("secrets", NAMESPACE) == []

@@ -246,15 +246,17 @@ class LabSpawner(LabSpawnerMixin, KubeSpawner):  # type: ignore[misc]
 
         KubeSpawner also stops to clear a leftover pod of the same name
         while it starts a new one: then only that pod goes, not the new
-        lab's Secret, ConfigMap, NetworkPolicy and token.
+        lab's Secret, ConfigMap, NetworkPolicy and token. A pod that does
+        not go away in time (its node is lost) still loses its token.
         """
-        await super().stop(now=now)
-        if self._creating_pod:
-            return
-        await self.store.delete_lab_objects(
-            LabObjectNames(self.user.name).lab, self.namespace
-        )
-        await self.revoke_lab_token()
+        try:
+            await super().stop(now=now)
+        finally:
+            if not self._creating_pod:
+                await self.store.delete_lab_objects(
+                    LabObjectNames(self.user.name).lab, self.namespace
+                )
+                await self.revoke_lab_token()
 
     async def progress(self) -> AsyncIterator[dict[str, Any]]:
         """Our preparation steps, then the pod's events from KubeSpawner.

@@ -18,9 +18,12 @@ one-node cluster does, with the same status and ``Event`` objects:
   ``Error``); :meth:`FakeKubelet.evict` fails the pod (phase ``Failed``,
   reason ``Evicted``), as :attr:`FakeKubelet.evict_at_start` does to every
   new pod; :attr:`FakeKubelet.unschedulable` leaves new pods Pending;
+- with :attr:`FakeKubelet.crash_exit_code` the lab's process exits as it
+  starts, again and again (``CrashLoopBackOff``, restartPolicy OnFailure);
 - a pod being deleted is stopped (``Killing``): its containers end when the
   lab exits (:attr:`FakeKubelet.shutdown_seconds`) or when the grace period
-  is over (exit 137), then the pod object is removed.
+  is over (exit 137), then the pod object is removed; unless the node is
+  lost (:attr:`FakeKubelet.node_lost`): then it stays Terminating.
 
 Delays are short and configurable so that tests run in a second.
 """
@@ -59,6 +62,8 @@ class FakeKubelet:
         self.missing_images: set[str] = set()
         self.unschedulable = False
         self.evict_at_start: str | None = None
+        self.crash_exit_code: int | None = None
+        self.node_lost = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping: set[tuple[str, str, str]] = set()
         self._next_ip = 10
@@ -121,7 +126,7 @@ class FakeKubelet:
         metadata = obj["metadata"]
         if event_type == "ADDED":
             self._spawn(self._run(obj))
-        elif "deletionTimestamp" in metadata:
+        elif "deletionTimestamp" in metadata and not self.node_lost:
             key = (metadata["namespace"], metadata["name"], metadata["uid"])
             if key not in self._stopping:
                 self._stopping.add(key)
@@ -175,6 +180,9 @@ class FakeKubelet:
             "Pulled",
             f'Successfully pulled image "{image}" in 1.2s (1.2s including waiting)',
         )
+        if self.crash_exit_code is not None:
+            await self._crash(current, self.crash_exit_code)
+            return
         await self._start(current)
 
     async def _schedule(self, pod: dict[str, Any]) -> bool:
@@ -276,10 +284,8 @@ class FakeKubelet:
         if current is None:
             return
         now = rfc3339()
-        self._next_ip += 1
-        ip = f"10.244.0.{self._next_ip}"
         status = current["status"]
-        status.update(phase="Running", podIP=ip, podIPs=[{"ip": ip}])
+        self._assign_ip(status)
         status["containerStatuses"] = [
             {
                 "name": c["name"],
@@ -299,6 +305,44 @@ class FakeKubelet:
         await self.api.update_status(
             "pods", metadata["namespace"], metadata["name"], status
         )
+
+    async def _crash(self, pod: dict[str, Any], exit_code: int) -> None:
+        await self._event(pod, "Normal", "Created", "Created container: notebook")
+        await self._event(pod, "Normal", "Started", "Started container notebook")
+        message = (
+            "back-off 10s restarting failed container=notebook"
+            f" pod={pod['metadata']['name']}_{pod['metadata']['namespace']}"
+            f"({pod['metadata']['uid']})"
+        )
+        await self._event(pod, "Warning", "BackOff", message.capitalize())
+        now = rfc3339()
+        status = pod["status"]
+        self._assign_ip(status)
+        status["containerStatuses"] = [
+            {
+                **_waiting(c, "CrashLoopBackOff", message),
+                "restartCount": 1,
+                "lastState": {
+                    "terminated": {
+                        "exitCode": exit_code,
+                        "reason": "Error",
+                        "startedAt": now,
+                        "finishedAt": now,
+                    }
+                },
+            }
+            for c in pod["spec"]["containers"]
+        ]
+        metadata = pod["metadata"]
+        await self.api.update_status(
+            "pods", metadata["namespace"], metadata["name"], status
+        )
+
+    def _assign_ip(self, status: dict[str, Any]) -> None:
+        """The pod's sandbox is up: phase Running, with an address."""
+        self._next_ip += 1
+        ip = f"10.244.0.{self._next_ip}"
+        status.update(phase="Running", podIP=ip, podIPs=[{"ip": ip}])
 
     async def _stop(self, pod: dict[str, Any]) -> None:
         metadata = pod["metadata"]
