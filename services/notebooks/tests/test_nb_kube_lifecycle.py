@@ -41,6 +41,7 @@ from rsp_notebooks.builders import (
 )
 from rsp_notebooks.spawner import LabSpawner
 from rsp_notebooks.spawning import LabSpawnError, LabToken
+from traitlets.config import Config
 
 NAMESPACE = "nublado"
 TOKEN = "gt-AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBB"
@@ -83,11 +84,14 @@ async def cluster(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Cluster]:
             Configuration.set_default(default)
 
 
-def make_spawner(cluster: Cluster, tmp_path: Path, **options: Any) -> LabSpawner:
+def make_spawner(
+    cluster: Cluster, tmp_path: Path, config: Config | None = None, **options: Any
+) -> LabSpawner:
     discovery = tmp_path / "discovery.json"
     discovery.write_text(json.dumps(DISCOVERY))
     spawner = LabSpawner(
         _mock=True,
+        config=config or Config(),
         user=SimpleNamespace(name="alice", id=7, url="/nb/user/alice/"),
         namespace=NAMESPACE,
         k8s_api_host=cluster.url,
@@ -169,7 +173,15 @@ async def test_start_poll_and_stop_a_lab(cluster: Cluster, tmp_path: Path) -> No
 
         assert await spawner.poll() is None
 
+        before = len(cluster.api.requests)
         await spawner.stop()
+        deletions = [p for m, p in cluster.api.requests[before:] if m == "DELETE"]
+        assert deletions == [
+            "/api/v1/namespaces/nublado/pods/nb-alice?gracePeriodSeconds=1",
+            "/api/v1/namespaces/nublado/secrets/nb-alice-lab",
+            "/api/v1/namespaces/nublado/configmaps/nb-alice-lab",
+            "/apis/networking.k8s.io/v1/namespaces/nublado/networkpolicies/nb-alice-lab",
+        ]
         assert cluster.api.names("pods", NAMESPACE) == []
         for resource in ("secrets", "configmaps", "networkpolicies"):
             assert cluster.api.names(resource, NAMESPACE) == [], resource
@@ -339,3 +351,30 @@ async def test_a_lab_on_a_lost_node_still_loses_its_token(
     pod = cluster.api.read("pods", NAMESPACE, "nb-alice")
     assert "deletionTimestamp" in pod["metadata"]
     assert cluster.api.names("secrets", NAMESPACE) == []
+
+
+async def test_the_reflectors_list_and_watch_again_after_each_timeout(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    config = Config({"ResourceReflector": {"timeout_seconds": 1}})
+    spawner = make_spawner(cluster, tmp_path, config)
+
+    def pod_watches() -> int:
+        return sum(
+            1
+            for method, path in cluster.api.requests
+            if method == "GET" and "/pods?" in path and "watch=True" in path
+        )
+
+    future, _ = await start_with_progress(spawner)
+    future.result()
+    watches = pod_watches()
+    await asyncio.sleep(2.5)  # each watch ends after 1 s; the reflector goes on
+    assert pod_watches() >= watches + 2
+    assert await spawner.poll() is None
+
+    with respx.mock() as router:
+        router.delete(REVOKE_URL).mock(return_value=httpx.Response(204))
+        await spawner.stop()
+    assert cluster.api.names("pods", NAMESPACE) == []
+    assert await spawner.poll() == 1
