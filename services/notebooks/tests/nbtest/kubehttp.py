@@ -17,7 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .kubeapi import RESOURCES, ApiError, FakeKubernetes, matches
+from .kubeapi import RESOURCES, FakeKubernetes
+from .kubeproto import ApiError, matches, parse_selectors
 
 __all__ = ["build_app", "run_fake_kubernetes"]
 
@@ -81,7 +82,7 @@ def build_app(fake: FakeKubernetes) -> web.Application:
         label_selector: str,
         field_selector: str,
     ) -> web.StreamResponse:
-        labels, fields = fake.parse_selectors(label_selector, field_selector)
+        labels, fields = parse_selectors(label_selector, field_selector)
         timeout = request.query.get("timeoutSeconds")
         deadline = None if timeout is None else time.monotonic() + float(timeout)
         response = web.StreamResponse(headers={"Content-Type": "application/json"})

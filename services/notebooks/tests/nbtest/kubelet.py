@@ -36,7 +36,8 @@ import secrets
 import time
 from typing import Any
 
-from .kubeapi import FakeKubernetes, micro_time, rfc3339
+from .kubeapi import FakeKubernetes
+from .kubeproto import micro_time, rfc3339
 
 __all__ = ["FakeKubelet"]
 
