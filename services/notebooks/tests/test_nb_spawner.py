@@ -1,9 +1,9 @@
 """The spawners' shared rules and the Kubernetes spawner's API calls.
 
 The Kubernetes calls (home PVC, token Secret, discovery ConfigMap,
-NetworkPolicy, their deletion) run against safir's ``MockKubernetesApi``;
-KubeSpawner's own pod watching is not exercised here (it needs watch
-features the mock lacks).
+NetworkPolicy, their deletion) run against safir's ``MockKubernetesApi``.
+KubeSpawner's own start, poll and stop, which list and watch pods and
+events, run against a fake API server in ``test_nb_kube_lifecycle.py``.
 """
 
 from __future__ import annotations
