@@ -9,13 +9,16 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from httpx import AsyncClient
 
-from .conftest import TAP
+from .conftest import TAP, empty_job_store
 from .uws import UWS
 
 JOBS_PER_USER = 5000
 
 
 async def _insert_jobs(url: str) -> None:
+    # Only these jobs: the expected listings are exact, so a job left by an
+    # earlier test sharing the job store must not be in them.
+    await empty_job_store(url)
     now = datetime.now(tz=UTC)
     rows = [
         (
