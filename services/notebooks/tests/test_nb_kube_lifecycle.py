@@ -312,13 +312,13 @@ def _terminated(spawner: LabSpawner) -> bool:
     return pod is not None and pod["status"]["phase"] == "Succeeded"
 
 
-async def wait_for(condition: Callable[[], bool]) -> None:
+async def wait_for(condition: Callable[[], bool], seconds: int = 5) -> None:
     """Wait until ``condition()`` holds (the reflector saw a change)."""
-    for _ in range(100):
+    for _ in range(seconds * 20):
         if condition():
             return
         await asyncio.sleep(0.05)
-    raise AssertionError("the reflector did not see the change in 5 seconds")
+    raise AssertionError(f"the reflector did not see the change in {seconds} s")
 
 
 async def test_a_lab_that_crashes_as_it_starts_fails_the_start(
@@ -369,8 +369,8 @@ async def test_the_reflectors_list_and_watch_again_after_each_timeout(
     future, _ = await start_with_progress(spawner)
     future.result()
     watches = pod_watches()
-    await asyncio.sleep(2.5)  # each watch ends after 1 s; the reflector goes on
-    assert pod_watches() >= watches + 2
+    # Each watch ends after 1 s; the reflector lists and watches again.
+    await wait_for(lambda: pod_watches() >= watches + 2, seconds=10)
     assert await spawner.poll() is None
 
     with respx.mock() as router:
