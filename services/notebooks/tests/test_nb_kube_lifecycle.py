@@ -85,7 +85,11 @@ async def cluster(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Cluster]:
 
 
 def make_spawner(
-    cluster: Cluster, tmp_path: Path, config: Config | None = None, **options: Any
+    cluster: Cluster,
+    tmp_path: Path,
+    config: Config | None = None,
+    start_timeout: int = 20,
+    **options: Any,
 ) -> LabSpawner:
     discovery = tmp_path / "discovery.json"
     discovery.write_text(json.dumps(DISCOVERY))
@@ -100,7 +104,7 @@ def make_spawner(
         discovery_url=f"file://{discovery}",
         gateway_url="http://gateway.test",
         max_lab_age=3600,
-        start_timeout=20,
+        start_timeout=start_timeout,
         slow_spawn_message_threshold=0,
     )
     spawner.api_token = "hub-api-token-for-alice"
@@ -123,6 +127,7 @@ async def start_with_progress(
     spawner: LabSpawner,
 ) -> tuple[asyncio.Future[Any], list[dict[str, Any]]]:
     """Start as the hub does and gather what the progress page would show."""
+    spawner.clear_state()  # the hub's User.spawn does so before every start
     future = spawner.start()
     events = [e async for e in spawner.progress()]
     await asyncio.wait({future})
@@ -378,3 +383,29 @@ async def test_the_reflectors_list_and_watch_again_after_each_timeout(
         await spawner.stop()
     assert cluster.api.names("pods", NAMESPACE) == []
     assert await spawner.poll() == 1
+
+
+async def test_the_hubs_state_handling_keeps_the_labs_names(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    spawner = make_spawner(cluster, tmp_path, start_timeout=5)
+    # The hub clears a spawner's state before every start, as here.
+    spawner.clear_state()
+    assert (spawner.pod_name, spawner.pvc_name) == ("nb-alice", "nb-alice-home")
+    future, _ = await start_with_progress(spawner)
+    assert future.exception() is None
+    state = spawner.get_state()
+    assert state["pod_name"] == "nb-alice"
+
+    # After a hub restart, the spawner is made again from the saved state;
+    # a state saved with KubeSpawner's own names still finds our pod.
+    again = make_spawner(cluster, tmp_path)
+    again.load_state({**state, "pod_name": "jupyter-alice", "pvc_name": "claim-alice"})
+    assert (again.pod_name, again.pvc_name) == ("nb-alice", "nb-alice-home")
+    assert await again.poll() is None
+    with respx.mock() as router:
+        router.delete(REVOKE_URL).mock(return_value=httpx.Response(204))
+        await again.stop()
+    again.clear_state()
+    assert again.get_state()["pod_name"] == "nb-alice"
+    assert cluster.api.names("pods", NAMESPACE) == []

@@ -77,10 +77,26 @@ class LabSpawner(LabSpawnerMixin, KubeSpawner):  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # KubeSpawner sets these from its templates; ours are stable names.
+        self._use_lab_names()
+
+    def _use_lab_names(self) -> None:
+        """Our stable names, where KubeSpawner sets its templates' names."""
         names = LabObjectNames(self.user.name)
         self.pod_name = names.pod
         self.pvc_name = names.home
+        self.dns_name = self.dns_name_template.format(
+            namespace=self.namespace, name=self.pod_name
+        )
+
+    def clear_state(self) -> None:
+        """Forget a stopped lab (the hub does so before every start)."""
+        super().clear_state()
+        self._use_lab_names()
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore after a hub restart; the names never change, whatever saved."""
+        super().load_state(state)
+        self._use_lab_names()
 
     @default("cmd")
     def _default_cmd(self) -> list[str]:
