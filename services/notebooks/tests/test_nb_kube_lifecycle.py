@@ -385,7 +385,7 @@ async def test_the_reflectors_list_and_watch_again_after_each_timeout(
     assert await spawner.poll() == 1
 
 
-async def test_the_hubs_state_handling_keeps_the_labs_names(
+async def test_the_hubs_state_keeps_the_labs_names_until_the_user_goes(
     cluster: Cluster, tmp_path: Path
 ) -> None:
     spawner = make_spawner(cluster, tmp_path, start_timeout=5)
@@ -409,3 +409,8 @@ async def test_the_hubs_state_handling_keeps_the_labs_names(
     again.clear_state()
     assert again.get_state()["pod_name"] == "nb-alice"
     assert cluster.api.names("pods", NAMESPACE) == []
+
+    # Deleting the user deletes the home too.
+    assert cluster.api.names("persistentvolumeclaims", NAMESPACE) == ["nb-alice-home"]
+    await again.delete_forever()
+    assert cluster.api.names("persistentvolumeclaims", NAMESPACE) == []
