@@ -153,15 +153,15 @@ async def test_lists_and_watches_follow_resource_versions(api: Api) -> None:
 
     api.fake.compact()
     with pytest.raises(ApiException) as gone:
-        await watch_from(api, version)
+        await watch_from(api.core, version)
     assert gone.value.status == 410
 
 
-async def watch_from(api: Api, version: str) -> None:
+async def watch_from(core: Any, version: str) -> None:
     """Watch pods from ``version`` until the stream ends."""
     stream = watch.Watch()
     async with stream.stream(
-        api.core.list_namespaced_pod,
+        core.list_namespaced_pod,
         namespace=NAMESPACE,
         resource_version=version,
         timeout_seconds=1,
@@ -203,3 +203,28 @@ async def test_pods_are_deleted_gracefully_by_the_kubelet(api: Api) -> None:
     scheduled = next(e for e in events if e["reason"] == "Scheduled")
     assert scheduled["lastTimestamp"] is None
     assert scheduled["eventTime"].endswith("Z")
+
+
+async def test_calls_the_rbac_rules_do_not_grant_are_forbidden() -> None:
+    user = "system:serviceaccount:nublado:notebooks-hub"
+    rules = frozenset({("", "secrets", "create"), ("", "pods", "list")})
+    fake = FakeKubernetes({NAMESPACE}, rules=rules, user=user)
+    async with (
+        run_fake_kubernetes(fake) as url,
+        client.ApiClient(client.Configuration(host=url)) as api_client,
+    ):
+        core: Any = client.CoreV1Api(api_client)
+        secret = {"metadata": {"name": "s"}, "stringData": {"A": "b"}}
+        await core.create_namespaced_secret(NAMESPACE, secret)
+        await core.list_namespaced_pod(NAMESPACE)
+        with pytest.raises(ApiException) as delete:
+            await core.delete_namespaced_secret("s", NAMESPACE)
+        with pytest.raises(ApiException) as watching:
+            await watch_from(core, "0")
+    assert delete.value.status == 403
+    assert status_of(delete.value)["message"] == (
+        f'secrets "s" is forbidden: User "{user}" cannot delete resource "secrets"'
+        f' in API group "" in the namespace "{NAMESPACE}"'
+    )
+    assert watching.value.status == 403
+    assert fake.names("secrets", NAMESPACE) == ["s"]

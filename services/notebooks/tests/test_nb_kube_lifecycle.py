@@ -28,6 +28,7 @@ from jupyterhub.utils import format_exception
 from kubernetes_asyncio.client import Configuration
 from kubespawner import clients
 from nbtest.catalogs import IMAGES
+from nbtest.chartrbac import HUB_USER, spawner_rules
 from nbtest.kubeapi import FakeKubernetes
 from nbtest.kubehttp import run_fake_kubernetes
 from nbtest.kubelet import FakeKubelet
@@ -60,7 +61,8 @@ class Cluster:
 
 @pytest.fixture
 async def cluster(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Cluster]:
-    api = FakeKubernetes({NAMESPACE})
+    # The hub may do only what the chart's Role lets it.
+    api = FakeKubernetes({NAMESPACE}, rules=spawner_rules(), user=HUB_USER)
     kubelet = FakeKubelet(api)
     default = Configuration.get_default_copy()
     async with run_fake_kubernetes(api) as url:

@@ -96,10 +96,22 @@ class FakeKubernetes:
     ----------
     namespaces
         Namespaces that exist (creating in another one is a 404).
+    rules
+        ``(apiGroup, resource, verb)`` the client's RBAC grants over HTTP;
+        None grants everything.
+    user
+        Who the client is, for the 403 messages.
     """
 
-    def __init__(self, namespaces: set[str]) -> None:
+    def __init__(
+        self,
+        namespaces: set[str],
+        rules: frozenset[tuple[str, str, str]] | None = None,
+        user: str = "system:serviceaccount:default:default",
+    ) -> None:
         self.namespaces = set(namespaces)
+        self.rules = rules
+        self.user = user
         self.revision = 1000
         self.requests: list[tuple[str, str]] = []
         self.received: dict[tuple[str, str, str], dict[str, Any]] = {}

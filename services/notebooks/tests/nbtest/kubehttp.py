@@ -4,6 +4,8 @@ The real ``kubernetes_asyncio`` client, configured with this server's URL,
 talks to it as to kube-apiserver: JSON bodies, ``Status`` errors with their
 HTTP codes, and watches as a chunked stream of one JSON event per line that
 ends after ``timeoutSeconds`` (or with an ``ERROR`` event, as 410 Expired).
+With RBAC rules (:attr:`FakeKubernetes.rules`), a call they do not grant is
+answered 403 Forbidden.
 """
 
 from __future__ import annotations
@@ -31,6 +33,36 @@ def _truthy(value: str | None) -> bool:
     return (value or "").lower() in ("true", "1")
 
 
+_VERBS = {"POST": "create", "PUT": "update", "DELETE": "delete", "PATCH": "patch"}
+
+
+def _authorize(fake: FakeKubernetes, request: web.Request) -> None:
+    """403 for a call the RBAC rules do not grant (all pass without rules)."""
+    match = request.match_info
+    if fake.rules is None or "plural" not in match:
+        return
+    name = match.get("name")
+    if request.method == "GET":
+        verb = "get" if name else "list"
+        if not name and _truthy(request.query.get("watch")):
+            verb = "watch"
+    else:
+        verb = _VERBS[request.method]
+    group = match.get("group", "")
+    resource = match["plural"]
+    if (group, resource, verb) in fake.rules:
+        return
+    subject = f'{resource} "{name}"' if name else resource
+    raise ApiError(
+        403,
+        "Forbidden",
+        f'{subject} is forbidden: User "{fake.user}" cannot {verb} resource'
+        f' "{resource}" in API group "{group}" in the namespace'
+        f' "{match["namespace"]}"',
+        {"name": name or "", "kind": resource},
+    )
+
+
 def build_app(fake: FakeKubernetes) -> web.Application:
     """The aiohttp application serving ``fake``'s API."""
 
@@ -54,6 +86,7 @@ def build_app(fake: FakeKubernetes) -> web.Application:
     ) -> Any:
         fake.requests.append((request.method, request.path_qs))
         try:
+            _authorize(fake, request)
             return await handler(request)
         except ApiError as e:
             return _json(e.status(), e.code)
