@@ -416,3 +416,23 @@ async def test_the_hubs_state_keeps_the_labs_names_until_the_user_goes(
     assert cluster.api.names("persistentvolumeclaims", NAMESPACE) == ["nb-alice-home"]
     await again.delete_forever()
     assert cluster.api.names("persistentvolumeclaims", NAMESPACE) == []
+
+
+async def test_a_refused_api_call_fails_the_start_with_a_message(
+    cluster: Cluster, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A Role that lost the right to create pods.
+    assert cluster.api.rules is not None
+    cluster.api.rules = cluster.api.rules - {("", "pods", "create")}
+    spawner = make_spawner(cluster, tmp_path)
+    future, _ = await start_with_progress(spawner)
+    error = future.exception()
+    assert isinstance(error, LabSpawnError)
+    assert str(error) == (
+        "Kubernetes refused a request for your lab (403 Forbidden); ask an"
+        " administrator to look at the hub's log"
+    )
+    # The log has the API server's Status (quoted inside the error's body).
+    assert HUB_USER in caplog.text
+    assert 'cannot create resource \\"pods\\"' in caplog.text
+    assert TOKEN not in caplog.text

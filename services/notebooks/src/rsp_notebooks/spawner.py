@@ -15,6 +15,7 @@ from asyncio import FIRST_COMPLETED
 from collections.abc import AsyncIterator
 from typing import Any
 
+from kubernetes_asyncio.client import ApiException
 from kubespawner import KubeSpawner
 from traitlets import Dict, Float, Unicode, default
 
@@ -180,12 +181,21 @@ class LabSpawner(LabSpawnerMixin, KubeSpawner):  # type: ignore[misc]
     async def _start(self) -> Any:
         self.reset_progress()
         try:
-            await self._prepare()
-        finally:
-            self.end_preparation()
-        self._creating_pod = True
-        try:
+            try:
+                await self._prepare()
+            finally:
+                self.end_preparation()
+            self._creating_pod = True
             return await self._start_pod()
+        except ApiException as e:
+            # The user sees the refusal; the log has the API server's Status.
+            self.log.exception(
+                "Kubernetes refused a call for the lab of %s", self.user.name
+            )
+            raise LabSpawnError(
+                f"Kubernetes refused a request for your lab ({e.status} {e.reason});"
+                " ask an administrator to look at the hub's log"
+            ) from e
         finally:
             self._creating_pod = False
             self._workload = None
