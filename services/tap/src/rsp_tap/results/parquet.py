@@ -13,9 +13,11 @@ import io
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..models.columns import ArrayColumn, ColumnarRows
 from ..models.query import QueryResult
 from ..models.schema import CatalogColumn, VOTableDatatype
 from .votable import _text, votable_document
@@ -73,13 +75,39 @@ def _array(column: CatalogColumn, values: Sequence[object]) -> pa.Array:
         return pa.array(converted, type=kind)
 
 
+def _column_array(column: CatalogColumn, data: ArrayColumn) -> pa.Array:
+    """A column fetched as a numpy array, without a Python object per value
+    when its type allows (numbers and booleans into their own kind)."""
+    kind = _arrow_type(column)
+    source = data.values.dtype
+    if pa.types.is_boolean(kind):
+        direct = source.kind == "b"
+    elif pa.types.is_floating(kind):
+        direct = source.kind in "iuf"
+    elif pa.types.is_integer(kind):
+        target = np.dtype(kind.to_pandas_dtype())
+        direct = source.kind in "iu" and np.can_cast(source, target, "safe")
+    else:
+        direct = False
+    if not direct:
+        return _array(column, data.python_values())
+    native = data.values.astype(np.dtype(kind.to_pandas_dtype()))
+    return pa.array(native, type=kind, mask=data.nulls)
+
+
 def write_parquet(result: QueryResult, *, query: str | None = None) -> bytes:
     """The result as a Parquet file with VOParquet metadata."""
-    n = len(result.rows)
-    by_column: list[Sequence[object]] = (
-        list(zip(*result.rows, strict=True)) if n else [() for _ in result.columns]
-    )
-    arrays = [_array(c, v) for c, v in zip(result.columns, by_column, strict=True)]
+    if isinstance(result.rows, ColumnarRows):
+        arrays = [
+            _column_array(c, d)
+            for c, d in zip(result.columns, result.rows.columns, strict=True)
+        ]
+    else:
+        n = len(result.rows)
+        by_column: list[Sequence[object]] = (
+            list(zip(*result.rows, strict=True)) if n else [() for _ in result.columns]
+        )
+        arrays = [_array(c, v) for c, v in zip(result.columns, by_column, strict=True)]
     # Parquet needs unique column names; the VOTable metadata keeps the real ones.
     names = _unique([c.name for c in result.columns])
     head, tail = votable_document(

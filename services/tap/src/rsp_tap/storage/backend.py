@@ -18,11 +18,20 @@ Each query runs in its own transaction:
   ADQL translator emits for ``TAP_UPLOAD.<name>`` — and filled by COPY;
 - the transaction then becomes ``READ ONLY`` (the role could not write to
   the catalogs anyway) and the query runs;
-- at most ``maxrec + 1`` rows are fetched through a portal, so PostgreSQL
-  stops producing rows there: more than ``maxrec`` means ``overflow``, unless
+- at most ``maxrec + 1`` rows are fetched through a portal (or an outer
+  ``LIMIT`` when the rows come by COPY, below), so PostgreSQL stops
+  producing rows there: more than ``maxrec`` means ``overflow``, unless
   the query's own ``TOP`` asked for no more than ``maxrec`` rows.
 
-Statements without uploads go through asyncpg's per-connection statement
+A statement without parameters or uploads whose result columns all have
+fixed-width types (booleans, integers, floats: most catalog queries) is
+read column-wise instead: ``COPY (query) TO STDOUT (FORMAT binary)``, read
+into one numpy array per column (:mod:`.copyout`), answered as
+:class:`~rsp_tap.models.columns.ColumnarRows`; the BINARY2 and Parquet
+writers encode those arrays without a Python object per value. The result
+types come from the statement's description, kept per statement text.
+
+Other statements without uploads go through asyncpg's per-connection statement
 cache (prepared once per connection and reused). Errors come out as the
 typed errors of :mod:`rsp_tap.storage.errors` with user-safe messages:
 pgsphere's complaints about a geometry (SQLSTATE XX000, or a NOTICE when
@@ -39,11 +48,15 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import asyncpg
+import asyncpg.prepared_stmt
+import numpy as np
 
 from ..data.pgcopy import postgres_type
 from ..exceptions import UploadError
+from ..models.columns import ColumnarRows
 from ..models.query import QueryResult, TranslatedQuery, UploadTable
 from ..models.schema import CatalogColumn, VOTableDatatype
+from .copyout import FIXED_WIDTH_TYPES, CopyFormatError, copy_query, read_copy_columns
 from .errors import (
     BackendUnavailableError,
     QueryCancelledError,
@@ -65,6 +78,7 @@ _APPLICATION = "rsp-tap"
 _CONNECT_TIMEOUT = 5.0
 _ROUNDED_TIMEOUT_MS = 10_000
 _MAX_TRACKED_SESSIONS = 1000
+_MAX_RESULT_TYPES = 1000
 """Seconds start-up waits for the query pool before leaving it to the first query."""
 _CONNECTION_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)
 
@@ -195,6 +209,20 @@ async def _create_uploads(
             ) from None
 
 
+async def _fetch_rows(
+    statement: asyncpg.prepared_stmt.PreparedStatement,
+    fetch: int | None,
+    params: Sequence[object],
+) -> list[asyncpg.Record]:
+    """All rows of a prepared statement, or the first ``fetch`` (a cursor)."""
+    if fetch is None:
+        rows: list[asyncpg.Record] = await statement.fetch(*params)
+        return rows
+    cursor = await statement.cursor(*params)
+    fetched: list[asyncpg.Record] = await cursor.fetch(fetch)
+    return fetched
+
+
 class PostgresBackend:
     """Queries on PostgreSQL with pgsphere, as the read-only query role.
 
@@ -216,6 +244,9 @@ class PostgresBackend:
         self._cancelled: set[str] = set()
         self._sessions: dict[int, tuple[int, str]] = {}
         """Statement timeout and application name of each connection (by pid)."""
+        self._result_types: dict[str, tuple[np.dtype[np.generic], ...] | None] = {}
+        """Binary forms of the result columns of recent statements without
+        parameters: None when some column is not of a fixed width."""
 
     async def _get_pool(self) -> asyncpg.Pool:
         if self._pool is None:
@@ -283,7 +314,7 @@ class PostgresBackend:
         fetch: int | None,
         timeout: float,  # noqa: ASYNC109
         job_id: str | None,
-    ) -> list[asyncpg.Record]:
+    ) -> Sequence[Sequence[object]]:
         label = f"{_APPLICATION}:{job_id}" if job_id is not None else _APPLICATION
         await self._set_session(connection, _timeout_ms(timeout), label)
         async with connection.transaction(readonly=not query.uploads):
@@ -303,13 +334,11 @@ class PostgresBackend:
                     await _create_uploads(connection, query.uploads)
                     await connection.execute("SET TRANSACTION READ ONLY")
                     statement = await connection.prepare(query.sql)
-                    if fetch is None:
-                        rows: list[asyncpg.Record] = await statement.fetch(
-                            *query.params
-                        )
-                    else:
-                        cursor = await statement.cursor(*query.params)
-                        rows = await cursor.fetch(fetch)
+                    rows: Sequence[Sequence[object]] = await _fetch_rows(
+                        statement, fetch, query.params
+                    )
+                elif not query.params:
+                    rows = await self._fetch_plain(connection, query.sql, fetch)
                 elif fetch is None:
                     rows = await connection.fetch(query.sql, *query.params)
                 else:
@@ -323,6 +352,49 @@ class PostgresBackend:
             if invalid is not None:
                 raise invalid
             return rows
+
+    async def _fetch_plain(
+        self, connection: asyncpg.Connection, sql: str, fetch: int | None
+    ) -> Sequence[Sequence[object]]:
+        """Rows of a statement without parameters, column-wise when it can be.
+
+        When every result column has a fixed-width type, binary ``COPY``
+        brings the rows and numpy reads them as columns
+        (:class:`ColumnarRows`); otherwise rows come as records. The
+        result types are known from the statement's description, kept per
+        statement text.
+        """
+        statement: asyncpg.prepared_stmt.PreparedStatement | None = None
+        if sql in self._result_types:
+            types = self._result_types[sql]
+        else:
+            statement = await connection.prepare(sql)
+            found = [
+                FIXED_WIDTH_TYPES.get(a.type.oid) for a in statement.get_attributes()
+            ]
+            types = None
+            if found and all(t is not None for t in found):
+                types = tuple(t for t in found if t is not None)
+            if len(self._result_types) >= _MAX_RESULT_TYPES:
+                self._result_types.clear()
+            self._result_types[sql] = types
+        if types is not None:
+            chunks: list[bytes] = []
+
+            async def receive(chunk: bytes) -> None:
+                chunks.append(chunk)
+
+            await connection.copy_from_query(
+                copy_query(sql, fetch), output=receive, format="binary"
+            )
+            try:
+                return ColumnarRows(read_copy_columns(b"".join(chunks), types))
+            except CopyFormatError:
+                # Not the types described (the schema changed): as records.
+                self._result_types.pop(sql, None)
+        if statement is None:
+            statement = await connection.prepare(sql)
+        return await _fetch_rows(statement, fetch, ())
 
     async def _set_session(
         self, connection: asyncpg.Connection, timeout_ms: int, label: str
