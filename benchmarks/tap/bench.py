@@ -24,7 +24,9 @@ and the client.
 Targets (issue 3): cone r = 0.05° p50 under 15 ms, 20,000 rows in BINARY2
 under 60 ms, async round trip under 200 ms.
 
-Run with ``make bench`` or ``benchmarks/tap/run [--scale N] [--reload]``;
+Run with ``make bench`` or ``benchmarks/tap/run [--scale N] [--reload]``
+(``--only binary2,parquet`` runs some scenarios: ``cone``, ``cone-large``,
+``binary2``, ``parquet``, ``async``, ``aggregate``);
 ``--py-spy FILE`` records the server meanwhile (a flame graph if FILE ends
 in ``.svg``, else collapsed stacks).
 """
@@ -405,6 +407,12 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=20261124, help="cone centres")
     parser.add_argument("--py-spy", type=Path, help="record the server to this file")
+    parser.add_argument(
+        "--only",
+        type=lambda text: text.split(","),
+        default="cone,cone-large,binary2,parquet,async,aggregate",
+        help="scenarios to run, comma-separated (default: all)",
+    )
     args = parser.parse_args()
     if not shutil.which("psql"):
         sys.exit("psql is not installed: run scripts/bootstrap.sh")
@@ -424,27 +432,27 @@ def main() -> None:
         # TOP 20000 of a 0.6 deg cone (about 28,000 objects in the footprint).
         rows_20k = lambda: cone(rng, 0.6, top=20_000)  # noqa: E731
         everything = lambda: AGGREGATE  # noqa: E731
-        scenarios: list[tuple[Timing, Callable[[], str], int]] = [
-            (
+        plans: dict[str, Callable[[], tuple[Timing, Callable[[], str], int]]] = {
+            "cone": lambda: (
                 sync_scenario(client, tap, "cone r=0.05 deg", small, args.cone_trials),
                 small,
                 args.db_trials,
             ),
-            (
+            "cone-large": lambda: (
                 sync_scenario(
                     client, tap, "cone r=0.5 deg", large, max(args.cone_trials // 4, 1)
                 ),
                 large,
                 args.db_trials,
             ),
-            (
+            "binary2": lambda: (
                 sync_scenario(
                     client, tap, "20,000 rows BINARY2", rows_20k, args.large_trials
                 ),
                 rows_20k,
                 args.db_trials,
             ),
-            (
+            "parquet": lambda: (
                 sync_scenario(
                     client,
                     tap,
@@ -457,8 +465,12 @@ def main() -> None:
                 rows_20k,
                 0,
             ),
-            (async_round_trip(client, tap, small, args.async_trials), small, 0),
-            (
+            "async": lambda: (
+                async_round_trip(client, tap, small, args.async_trials),
+                small,
+                0,
+            ),
+            "aggregate": lambda: (
                 sync_scenario(
                     client,
                     tap,
@@ -471,7 +483,11 @@ def main() -> None:
                 everything,
                 1,
             ),
-        ]
+        }
+        unknown = set(args.only) - set(plans)
+        if unknown:
+            sys.exit(f"unknown scenarios {sorted(unknown)}; known: {', '.join(plans)}")
+        scenarios = [plan() for name, plan in plans.items() if name in args.only]
     timings = []
     for timing, queries, trials in scenarios:
         database_time(args.database, timing, queries, trials)
