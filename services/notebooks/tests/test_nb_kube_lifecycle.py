@@ -91,6 +91,7 @@ def make_spawner(
     tmp_path: Path,
     config: Config | None = None,
     start_timeout: int = 20,
+    user: str = "alice",
     **options: Any,
 ) -> LabSpawner:
     discovery = tmp_path / "discovery.json"
@@ -98,7 +99,7 @@ def make_spawner(
     spawner = LabSpawner(
         _mock=True,
         config=config or Config(),
-        user=SimpleNamespace(name="alice", id=7, url="/nb/user/alice/"),
+        user=SimpleNamespace(name=user, id=7, url=f"/nb/user/{user}/"),
         namespace=NAMESPACE,
         k8s_api_host=cluster.url,
         images=IMAGES,
@@ -109,7 +110,7 @@ def make_spawner(
         start_timeout=start_timeout,
         slow_spawn_message_threshold=0,
     )
-    spawner.api_token = "hub-api-token-for-alice"
+    spawner.api_token = f"hub-api-token-for-{user}"
     spawner.user_options = spawner.run_options_from_form(options)
     spawner.set_auth_state(auth_state())
     return spawner
@@ -436,3 +437,34 @@ async def test_a_refused_api_call_fails_the_start_with_a_message(
     assert HUB_USER in caplog.text
     assert 'cannot create resource \\"pods\\"' in caplog.text
     assert TOKEN not in caplog.text
+
+
+async def test_two_users_start_at_once_on_the_shared_reflectors(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    alice = make_spawner(cluster, tmp_path, size=["small"])
+    bob = make_spawner(cluster, tmp_path, user="bob", size=["large"])
+    bob.set_auth_state(auth_state("gt-BBBBBBBBBBBBBBBBBBBBBB.CCCCCCCCCCCCCCCCCCCCCC"))
+    (a, a_events), (b, b_events) = await asyncio.gather(
+        start_with_progress(alice), start_with_progress(bob)
+    )
+    assert a.result() != b.result()
+    assert cluster.api.names("pods", NAMESPACE) == ["nb-alice", "nb-bob"]
+    assert cluster.api.names("secrets", NAMESPACE) == ["nb-alice-lab", "nb-bob-lab"]
+    # Each one's progress shows only their own pod's events.
+    assert any("nublado/nb-alice" in e["message"] for e in a_events)
+    assert not any("nb-bob" in e["message"] for e in a_events)
+    assert not any("nb-alice" in e["message"] for e in b_events)
+    policy = cluster.api.read("networkpolicies", NAMESPACE, "nb-bob-lab")
+    assert policy["spec"]["podSelector"] == {
+        "matchLabels": {"rsp.platform/user": "bob"}
+    }
+
+    with respx.mock(assert_all_called=False) as router:
+        router.delete(url__regex=r"http://gateway.test/.*").mock(
+            return_value=httpx.Response(204)
+        )
+        await alice.stop()
+    assert cluster.api.names("pods", NAMESPACE) == ["nb-bob"]
+    assert await bob.poll() is None
+    assert await alice.poll() == 1
