@@ -1,1 +1,7 @@
-"""Support code of the notebooks tests (gateway, hub and platform runners)."""
+"""Support code of the notebooks tests.
+
+Gateway, hub and platform runners, and a fake Kubernetes cluster for the
+lab spawner: an API server over HTTP (``kubeapi``, ``kubehttp``,
+``kubeproto``), a scheduler and kubelet (``kubelet``) and the chart's RBAC
+(``chartrbac``).
+"""

@@ -18,11 +18,19 @@ NetworkPolicies in ``networking.k8s.io/v1``) the way kube-apiserver does:
   older than the kept history (:meth:`FakeKubernetes.compact`);
 - graceful pod deletion: ``deletionTimestamp`` and
   ``deletionGracePeriodSeconds`` set (``MODIFIED``) and the kubelet removes the
-  pod; grace 0, an unscheduled or a finished pod goes at once (``DELETED``).
+  pod; grace 0, an unscheduled or a finished pod goes at once (``DELETED``);
+- RBAC: with rules (the chart's Role, :mod:`nbtest.chartrbac`) a call they
+  do not grant is a 403 ``Forbidden``.
 
 :mod:`nbtest.kubehttp` serves this state over HTTP; the kubelet and
 scheduler are simulated by :mod:`nbtest.kubelet`, which reacts to pods
 through the same store.
+
+Why not safir's ``MockKubernetesApi``: it stands in for the API classes, so
+a list with ``_preload_content=False`` returns a model where KubeSpawner
+reads a raw HTTP response, each kind counts its own resource versions, and
+stored objects are shared with the caller. Serving HTTP keeps the real
+client's serialization, errors and watch parsing in the test.
 """
 
 from __future__ import annotations
