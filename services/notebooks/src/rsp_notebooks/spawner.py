@@ -300,9 +300,11 @@ class LabSpawner(LabSpawnerMixin, KubeSpawner):  # type: ignore[misc]
                 share = min(float(pod_event["progress"]), 90.0) / 90.0
                 pod_event["progress"] = floor + int(share * (95 - floor))
             yield pod_event
-        if future is not None and future.done() and not future.cancelled():
-            error = future.exception()
-            if error is None:
-                yield {"progress": 100, "message": "Your lab is ready"}
-            elif isinstance(error, LabSpawnError):
-                yield {"message": str(error)}
+        # A failure's message is the hub's own last event ("Spawn failed: ...").
+        if (
+            future is not None
+            and future.done()
+            and not future.cancelled()
+            and future.exception() is None
+        ):
+            yield {"progress": 100, "message": "Your lab is ready"}
