@@ -14,24 +14,18 @@ import base64
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import httpx
-import kubernetes_asyncio.config
 import pytest
 import respx
 from jupyterhub.utils import format_exception
-from kubernetes_asyncio.client import Configuration
-from kubespawner import clients
 from nbtest.catalogs import IMAGES
-from nbtest.chartrbac import HUB_USER, spawner_rules
-from nbtest.kubeapi import FakeKubernetes
-from nbtest.kubehttp import run_fake_kubernetes
-from nbtest.kubelet import FakeKubelet
+from nbtest.chartrbac import HUB_USER
+from nbtest.kubecluster import NAMESPACE, Cluster, fake_cluster
 from rsp_notebooks.builders import (
     build_config_map,
     build_network_policy,
@@ -44,46 +38,15 @@ from rsp_notebooks.spawner import LabSpawner
 from rsp_notebooks.spawning import LabSpawnError, LabToken
 from traitlets.config import Config
 
-NAMESPACE = "nublado"
 TOKEN = "gt-AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBB"
 DISCOVERY = {"services": {"data": {"tap": {"url": "https://data.example.org/api/tap"}}}}
 REVOKE_URL = "http://gateway.test/auth/api/v1/users/alice/tokens/AAAAAAAAAAAAAAAAAAAAAA"
 
 
-@dataclass
-class Cluster:
-    """The fake API server, its kubelet and where it listens."""
-
-    api: FakeKubernetes
-    kubelet: FakeKubelet
-    url: str
-
-
 @pytest.fixture
 async def cluster(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Cluster]:
-    # The hub may do only what the chart's Role lets it.
-    api = FakeKubernetes({NAMESPACE}, rules=spawner_rules(), user=HUB_USER)
-    kubelet = FakeKubelet(api)
-    default = Configuration.get_default_copy()
-    async with run_fake_kubernetes(api) as url:
-
-        def in_cluster_config() -> None:
-            # What the hub's ServiceAccount configuration gives in a cluster.
-            Configuration.set_default(Configuration(host=url))
-
-        monkeypatch.setattr(
-            kubernetes_asyncio.config, "load_incluster_config", in_cluster_config
-        )
-        try:
-            yield Cluster(api, kubelet, url)
-        finally:
-            await LabSpawner._stop_all_reflectors()
-            await kubelet.close()
-            loop = asyncio.get_running_loop()
-            for key, client in list(clients._client_cache.items()):
-                if key[0] is loop:
-                    await client.api_client.close()
-            Configuration.set_default(default)
+    async with fake_cluster(monkeypatch) as running:
+        yield running
 
 
 def make_spawner(

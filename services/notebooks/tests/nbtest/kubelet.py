@@ -25,7 +25,10 @@ one-node cluster does, with the same status and ``Event`` objects:
   is over (exit 137), then the pod object is removed; unless the node is
   lost (:attr:`FakeKubelet.node_lost`): then it stays Terminating.
 
-Delays are short and configurable so that tests run in a second.
+With :attr:`FakeKubelet.serve_labs`, a running pod's address is a loopback
+one (``127.0.0.N``) where an HTTP server answers on the lab's port, so that
+the hub finds the lab up. Delays are short and configurable so that tests
+run in a second.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ import contextlib
 import secrets
 import time
 from typing import Any
+
+from aiohttp import web
 
 from .kubeapi import FakeKubernetes
 from .kubeproto import micro_time, rfc3339
@@ -65,6 +70,8 @@ class FakeKubelet:
         self.evict_at_start: str | None = None
         self.crash_exit_code: int | None = None
         self.node_lost = False
+        self.serve_labs = False
+        self._labs: dict[str, web.AppRunner] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping: set[tuple[str, str, str]] = set()
         self._next_ip = 10
@@ -118,11 +125,16 @@ class FakeKubelet:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for uid in list(self._labs):
+            await self._stop_lab(uid)
 
     # Reacting to the API server.
 
     def _on_change(self, event_type: str, obj: dict[str, Any]) -> None:
-        if obj["kind"] != "Pod" or event_type == "DELETED":
+        if obj["kind"] != "Pod":
+            return
+        if event_type == "DELETED":
+            self._spawn(self._stop_lab(obj["metadata"]["uid"]))
             return
         metadata = obj["metadata"]
         if event_type == "ADDED":
@@ -303,6 +315,8 @@ class FakeKubelet:
         ]
         status["conditions"] = _conditions(current, ready=True)
         metadata = current["metadata"]
+        if self.serve_labs:
+            await self._serve_lab(current, status["podIP"])
         await self.api.update_status(
             "pods", metadata["namespace"], metadata["name"], status
         )
@@ -342,8 +356,29 @@ class FakeKubelet:
     def _assign_ip(self, status: dict[str, Any]) -> None:
         """The pod's sandbox is up: phase Running, with an address."""
         self._next_ip += 1
-        ip = f"10.244.0.{self._next_ip}"
+        subnet = "127.0.0" if self.serve_labs else "10.244.0"
+        ip = f"{subnet}.{self._next_ip}"
         status.update(phase="Running", podIP=ip, podIPs=[{"ip": ip}])
+
+    async def _serve_lab(self, pod: dict[str, Any], ip: str) -> None:
+        """Answer HTTP on the pod's address and lab port, as the lab does."""
+
+        async def lab(request: web.Request) -> web.Response:
+            return web.json_response({"lab": pod["metadata"]["name"]})
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", lab)
+        runner = web.AppRunner(app, shutdown_timeout=1)
+        await runner.setup()
+        ports = pod["spec"]["containers"][0].get("ports") or []
+        port = next(p["containerPort"] for p in ports)
+        await web.TCPSite(runner, ip, port).start()
+        self._labs[pod["metadata"]["uid"]] = runner
+
+    async def _stop_lab(self, uid: str) -> None:
+        runner = self._labs.pop(uid, None)
+        if runner is not None:
+            await runner.cleanup()
 
     async def _stop(self, pod: dict[str, Any]) -> None:
         metadata = pod["metadata"]
@@ -375,6 +410,7 @@ class FakeKubelet:
         status["conditions"] = _conditions(current, ready=False)
         await self.api.update_status("pods", namespace, name, status)
         await asyncio.sleep(max(0.0, 0.02 - (time.monotonic() - started)))
+        await self._stop_lab(metadata["uid"])
         # The kubelet confirms with a deletion of grace period 0.
         await self.api.remove("pods", namespace, name)
 
