@@ -62,6 +62,8 @@ async def fake_cluster(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Cluster
             await kubelet.close()
             loop = asyncio.get_running_loop()
             for key, client in list(clients._client_cache.items()):
-                if key[0] is loop:
+                # A hub's shutdown has closed its clients already.
+                session = client.api_client.rest_client.pool_manager
+                if key[0] is loop and not session.closed:
                     await client.api_client.close()
             Configuration.set_default(default)
