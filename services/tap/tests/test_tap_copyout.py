@@ -11,6 +11,7 @@ from rsp_tap.models.columns import ArrayColumn, ColumnarRows
 from rsp_tap.models.schema import CatalogColumn, VOTableDatatype
 from rsp_tap.storage.copyout import (
     FIXED_WIDTH_TYPES,
+    CopyColumnsReader,
     CopyFormatError,
     copy_query,
     read_copy_columns,
@@ -89,6 +90,30 @@ def test_special_values() -> None:
     assert values[1:].tolist() == [math.inf, -math.inf, -0.0, 5e-324]
     assert math.copysign(1, values[3]) == -1
     assert read[0].nulls is None  # NaN is a value here; nulls are only NULLs
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 19, 100, 8192])
+def test_rows_split_across_chunks(chunk: int) -> None:
+    # PostgreSQL sends 8 kB at a time: rows, the header and the trailer span
+    # chunks anywhere.
+    data = _random_columns(700, 0.02, seed=chunk)
+    stream = _stream(data)
+    reader = CopyColumnsReader(TYPES)
+    for start in range(0, len(stream), chunk):
+        reader.feed(stream[start : start + chunk])
+    _check(reader.finish(), data)
+
+
+def test_unfinished_stream_is_refused() -> None:
+    stream = _stream(_random_columns(50, 0.1, seed=5))
+    reader = CopyColumnsReader(TYPES)
+    reader.feed(stream[:-2])
+    with pytest.raises(CopyFormatError):
+        reader.finish()
+    reader.feed(stream[-2:])
+    assert len(reader.finish()[0]) == 50
+    with pytest.raises(CopyFormatError):
+        reader.feed(b"\x00")
 
 
 def test_empty_result() -> None:

@@ -56,7 +56,12 @@ from ..exceptions import UploadError
 from ..models.columns import ColumnarRows
 from ..models.query import QueryResult, TranslatedQuery, UploadTable
 from ..models.schema import CatalogColumn, VOTableDatatype
-from .copyout import FIXED_WIDTH_TYPES, CopyFormatError, copy_query, read_copy_columns
+from .copyout import (
+    FIXED_WIDTH_TYPES,
+    CopyColumnsReader,
+    CopyFormatError,
+    copy_query,
+)
 from .errors import (
     BackendUnavailableError,
     QueryCancelledError,
@@ -379,19 +384,29 @@ class PostgresBackend:
                 self._result_types.clear()
             self._result_types[sql] = types
         if types is not None:
-            chunks: list[bytes] = []
+            reader = CopyColumnsReader(types)
+            failure: list[CopyFormatError] = []
 
             async def receive(chunk: bytes) -> None:
-                chunks.append(chunk)
+                # Rows are read as they arrive, while PostgreSQL sends the next.
+                if not failure:
+                    try:
+                        reader.feed(chunk)
+                    except CopyFormatError as error:
+                        # Read to the end: an error here would cancel the COPY,
+                        # and with it the transaction the records need below.
+                        failure.append(error)
 
             await connection.copy_from_query(
                 copy_query(sql, fetch), output=receive, format="binary"
             )
             try:
-                return ColumnarRows(read_copy_columns(b"".join(chunks), types))
+                if not failure:
+                    return ColumnarRows(reader.finish())
             except CopyFormatError:
-                # Not the types described (the schema changed): as records.
-                self._result_types.pop(sql, None)
+                pass
+            # Not the types described (the schema changed): as records.
+            self._result_types.pop(sql, None)
         if statement is None:
             statement = await connection.prepare(sql)
         return await _fetch_rows(statement, fetch, ())

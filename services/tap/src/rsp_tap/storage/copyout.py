@@ -28,6 +28,7 @@ from ..models.columns import ArrayColumn
 
 __all__ = [
     "FIXED_WIDTH_TYPES",
+    "CopyColumnsReader",
     "CopyFormatError",
     "copy_query",
     "read_copy_columns",
@@ -90,68 +91,124 @@ def _length_words(
     return words, expected.view(np.uint8)[words]
 
 
+class _NeedMore(Exception):  # noqa: N818 (a signal, not an error)
+    """The data so far ends inside a row: wait for the next chunk."""
+
+
+class CopyColumnsReader:
+    """Reads a binary COPY stream chunk by chunk as it arrives; columns at the end.
+
+    Parameters
+    ----------
+    types
+        The numpy types of the columns' binary forms (values of
+        :data:`FIXED_WIDTH_TYPES`).
+
+    Raises
+    ------
+    CopyFormatError
+        From :meth:`feed` or :meth:`finish`, if the stream does not hold rows
+        of exactly these types.
+    """
+
+    def __init__(self, types: Sequence[np.dtype[np.generic]]) -> None:
+        if not types:
+            raise CopyFormatError("a result has at least one column")
+        self._types = tuple(types)
+        self._layout = _row_layout(types)
+        self._words, self._expected = _length_words(self._layout, types)
+        self._rest = b""
+        self._header_read = False
+        self._ended = False
+        self._pieces: list[bytes] = []
+        self._run = _FIRST_RUN
+
+    def feed(self, chunk: bytes | bytearray | memoryview) -> None:
+        """Read the rows a chunk completes (a row may span chunks)."""
+        if self._ended:
+            if chunk:
+                raise CopyFormatError("data after the end of the COPY stream")
+            return
+        data = self._rest + chunk if self._rest else bytes(chunk)
+        position = 0
+        if not self._header_read:
+            position = _header_end(data)
+            if position > len(data):
+                self._rest = data
+                return
+            self._header_read = True
+        position = self._read_rows(data, position)
+        self._rest = data[position:]
+
+    def finish(self) -> list[ArrayColumn]:
+        """The columns of every row read, once the stream has ended."""
+        if not self._ended:
+            raise CopyFormatError("the COPY stream ends inside a row")
+        table = np.frombuffer(b"".join(self._pieces), dtype=self._layout)
+        columns = []
+        for index in range(len(self._types)):
+            values = table[f"v{index}"].copy()
+            nulls = table[f"l{index}"] == -1
+            columns.append(ArrayColumn(values, nulls if nulls.any() else None))
+        return columns
+
+    def _read_rows(self, data: bytes, position: int) -> int:
+        """Read complete rows from ``position``; where the unread data starts."""
+        size = self._layout.itemsize
+        raw = np.frombuffer(data, dtype=np.uint8)
+        while True:
+            rows = min(self._run, (len(data) - position) // size)
+            good = 0
+            if rows:
+                block = raw[position : position + rows * size].reshape(rows, size)
+                fits = (block[:, self._words] == self._expected).all(axis=1)
+                good = rows if fits.all() else int(np.argmin(fits))
+                if good:
+                    self._pieces.append(data[position : position + good * size])
+                    position += good * size
+            if rows and good == rows:
+                self._run *= 2
+                continue
+            try:
+                row, after = _odd_row(data, position, self._types)
+            except _NeedMore:
+                return position
+            if row is None:
+                self._ended = True
+                if after != len(data):
+                    raise CopyFormatError("data after the end of the COPY stream")
+                return after
+            self._pieces.append(row)
+            position = after
+            self._run = _FIRST_RUN
+
+
 def _header_end(data: bytes) -> int:
-    if not data.startswith(_SIGNATURE) or len(data) < len(_SIGNATURE) + 8:
+    """Where the rows start (past the end of ``data`` if it is too short)."""
+    fixed = len(_SIGNATURE) + 8
+    if len(data) < fixed:
+        if not _SIGNATURE.startswith(data[: len(_SIGNATURE)]):
+            raise CopyFormatError("not a binary COPY stream")
+        return fixed
+    if not data.startswith(_SIGNATURE):
         raise CopyFormatError("not a binary COPY stream")
     extension: int = _INT32.unpack_from(data, len(_SIGNATURE) + 4)[0]
-    return len(_SIGNATURE) + 8 + extension
+    return fixed + extension
 
 
 def read_copy_columns(
     data: bytes, types: Sequence[np.dtype[np.generic]]
 ) -> list[ArrayColumn]:
-    """The rows of a binary COPY stream, one array per column.
-
-    ``types`` are the numpy types of the columns' binary forms (values of
-    :data:`FIXED_WIDTH_TYPES`).
+    """The rows of a whole binary COPY stream, one array per column.
 
     Raises
     ------
     CopyFormatError
         If the stream does not hold rows of exactly these types.
     """
-    if not types:
-        raise CopyFormatError("a result has at least one column")
-    layout = _row_layout(types)
-    size = layout.itemsize
-    words, expected = _length_words(layout, types)
-    raw = np.frombuffer(data, dtype=np.uint8)
-    view = memoryview(data)
-    position = _header_end(data)
-    end = len(data) - 2  # the trailer
-    pieces: list[bytes | memoryview] = []
-    run = _FIRST_RUN
-    while True:
-        rows = min(run, max(end - position, 0) // size)
-        good = 0
-        if rows:
-            block = raw[position : position + rows * size].reshape(rows, size)
-            fits = (block[:, words] == expected).all(axis=1)
-            good = rows if fits.all() else int(np.argmin(fits))
-            if good:
-                pieces.append(view[position : position + good * size])
-                position += good * size
-        if rows and good == rows:
-            run *= 2
-            continue
-        run = _FIRST_RUN
-        try:
-            row, position = _odd_row(data, position, types)
-        except struct.error:
-            raise CopyFormatError("the COPY stream ends inside a row") from None
-        if row is None:
-            break
-        pieces.append(row)
-    if position != len(data):
-        raise CopyFormatError("data after the end of the COPY stream")
-    joined = b"".join(pieces)
-    table = np.frombuffer(joined, dtype=layout)
-    columns = []
-    for index in range(len(types)):
-        values = table[f"v{index}"].copy()
-        nulls = table[f"l{index}"] == -1
-        columns.append(ArrayColumn(values, nulls if nulls.any() else None))
-    return columns
+    reader = CopyColumnsReader(types)
+    reader.feed(data)
+    return reader.finish()
 
 
 def _odd_row(
@@ -164,6 +221,8 @@ def _odd_row(
     Returns the row at the fixed size (NULLs' values zeroed, their length
     words kept at -1) and where the next one starts; None at the trailer.
     """
+    if position + 2 > len(data):
+        raise _NeedMore
     (fields,) = _INT16.unpack_from(data, position)
     if fields == -1:
         return None, position + 2
@@ -172,6 +231,8 @@ def _odd_row(
     parts = [data[position : position + 2]]
     position += 2
     for dtype in types:
+        if position + 4 > len(data):
+            raise _NeedMore
         (length,) = _INT32.unpack_from(data, position)
         if length == dtype.itemsize:
             parts.append(data[position : position + 4 + length])
@@ -184,5 +245,5 @@ def _odd_row(
                 f"a value of {length} bytes where {dtype} takes {dtype.itemsize}"
             )
     if position > len(data):
-        raise CopyFormatError("the COPY stream ends inside a row")
+        raise _NeedMore
     return b"".join(parts), position
