@@ -8,6 +8,7 @@ the lab to answer over HTTP, adds it to the proxy, and stops it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -80,7 +81,23 @@ async def test_the_hub_spawns_and_stops_a_lab(
 ) -> None:
     app, cluster = hub
     user = add_user(app.db, app, name="alice")
-    await user.spawn(options={"image_class": "latest-daily", "size": "small"})
+    # As the hub's spawn handler does: pending while User.spawn runs.
+    user.spawner._spawn_pending = True
+    spawn = asyncio.ensure_future(
+        user.spawn(options={"image_class": "latest-daily", "size": "small"})
+    )
+    for _ in range(500):
+        if user.spawner._start_future is not None:
+            break
+        await asyncio.sleep(0.01)
+    # What the hub's progress API streams to the spawn page.
+    messages = [e["message"] async for e in user.spawner._generate_progress()]
+    await spawn
+    user.spawner._spawn_pending = False
+    assert messages[0] == "Server requested"
+    assert "Checking your image, size and token" in messages
+    assert any("Started container notebook" in m for m in messages)
+    assert messages[-1] == "Your lab is ready"
     assert user.spawner.ready
     pod = cluster.api.read("pods", NAMESPACE, "nb-alice")
     assert pod["spec"]["containers"][0]["image"] == "ghcr.io/rsp/lab:d_2026_11_20"
