@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 import asyncpg
@@ -11,6 +12,7 @@ from rsp_tap.models.query import TranslatedQuery
 from rsp_tap.models.schema import CatalogColumn, VOTableDatatype
 from rsp_tap.storage.backend import PostgresBackend
 from rsp_tap.storage.copyout import FIXED_WIDTH_TYPES
+from rsp_tap.storage.errors import QueryCancelledError, QueryTimeoutError
 from tap_catalog_db import CatalogDatabase
 
 T = VOTableDatatype
@@ -168,3 +170,26 @@ async def test_changed_types_fall_back_to_records(backend: PostgresBackend) -> N
     third = await backend.run(_query(sql), maxrec=None, timeout=10)
     assert isinstance(third.rows, ColumnarRows)
     assert third.rows == [(1, 2.5)]
+
+
+async def test_timeout_and_cancel_stop_a_copy(backend: PostgresBackend) -> None:
+    # An integer column: read by COPY, which the statement timeout stops too.
+    sql = "SELECT 1 AS n FROM pg_sleep(5)"
+    with pytest.raises(QueryTimeoutError):
+        await backend.run(_query(sql), maxrec=10, timeout=0.3)
+    assert backend._result_types[sql] is not None
+    task = asyncio.create_task(
+        backend.run(_query(sql), maxrec=10, timeout=30, job_id="copy1")
+    )
+    for _ in range(100):
+        if "copy1" in backend._running:
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.2)
+    assert await backend.cancel("copy1")
+    with pytest.raises(QueryCancelledError):
+        await task
+    # The pooled connections are usable afterwards.
+    again = await backend.run(_query("SELECT 2::int8 AS n"), maxrec=10, timeout=10)
+    assert isinstance(again.rows, ColumnarRows)
+    assert again.rows == [(2,)]
