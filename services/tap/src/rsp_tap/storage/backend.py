@@ -29,7 +29,10 @@ read column-wise instead: ``COPY (query) TO STDOUT (FORMAT binary)``, read
 into one numpy array per column (:mod:`.copyout`), answered as
 :class:`~rsp_tap.models.columns.ColumnarRows`; the BINARY2 and Parquet
 writers encode those arrays without a Python object per value. The result
-types come from the statement's description, kept per statement text.
+types come from the statement's description, kept per statement text: the
+catalogs' column types must not change while the service runs (a reload
+with other types needs a restart; a change of width is caught and read as
+records, a swap between types of one width would not be).
 
 Other statements without uploads go through asyncpg's per-connection statement
 cache (prepared once per connection and reused). Errors come out as the
