@@ -253,7 +253,7 @@ def procfile_text(env: DevEnvironment) -> str:
         f"ingress: exec {shlex.join(ingress)}",
     ]
     lines += data_procfile_lines({s: env.service_port(s) for s in DATA_SERVICES})
-    lines += hub_procfile_lines()
+    lines += hub_procfile_lines(env)
     lines += tap_procfile_lines(env.service_port(TAP_SERVICE))
     return "\n".join(lines) + "\n"
 

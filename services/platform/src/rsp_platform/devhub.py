@@ -1,11 +1,12 @@
 """``make dev``'s notebooks: JupyterHub with the local lab spawner.
 
 The hub (``rsp-hub``, from ``rsp_notebooks``) runs behind the local ingress
-at ``/nb/hub``; it starts configurable-http-proxy (``node_modules``, from
-``npm ci``) on the ``nublado`` service's port and runs each user's lab as a
-local process from the lab environment (``.dev/lab/venv``, see
-:mod:`rsp_platform.labenv`), with the home in ``.dev/homes/<user>``. Users
-log in through the gateway's development identity provider.
+at ``/nb/hub``, with configurable-http-proxy (``node_modules``, from
+``npm ci``) as a process of its own on the ``nublado`` service's port, as
+in Kubernetes. The hub runs each user's lab as a local process from the
+lab environment (``.dev/lab/venv``, see :mod:`rsp_platform.labenv`), with
+the home in ``.dev/homes/<user>``. Users log in through the gateway's
+development identity provider.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import secrets
 import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -106,7 +108,8 @@ def hub_settings(
         "hub_bind_url": f"http://127.0.0.1:{hub_port}",
         "public_url": f"http://127.0.0.1:{env.service_port(NOTEBOOKS_SERVICE)}",
         "proxy_api_url": f"http://127.0.0.1:{proxy_api_port}",
-        "proxy_command": [str(find_proxy())],
+        # The proxy is a Procfile process of its own (hub_procfile_lines).
+        "proxy_command": [],
         "db_url": f"sqlite:///{state / 'jupyterhub.sqlite'}",
         "state_dir": str(state),
         "images": LOCAL_IMAGES,
@@ -131,19 +134,66 @@ def write_hub_settings(env: DevEnvironment) -> Path:
     return path
 
 
+def _kept_key(path: Path, make: str) -> str:
+    """A secret kept in ``path`` (mode 0600), made once as ``make``."""
+    if not path.exists():
+        path.write_text(make + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def hub_environment(env: DevEnvironment) -> dict[str, str]:
-    """Variables of the hub: its settings and its kept encryption key."""
-    key_file = env.state_dir / "hub-crypt-key"
-    if not key_file.exists():
-        key_file.write_text(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
-        key_file.chmod(0o600)
+    """Variables of the hub and its proxy: settings, kept keys.
+
+    ``CONFIGPROXY_AUTH_TOKEN`` is what the hub presents to the proxy's API,
+    and what the proxy expects.
+    """
     return {
         "RSP_NOTEBOOKS_CONFIG_PATH": str(_settings_path(env)),
-        "JUPYTERHUB_CRYPT_KEY": key_file.read_text().strip(),
+        "JUPYTERHUB_CRYPT_KEY": _kept_key(
+            env.state_dir / "hub-crypt-key",
+            base64.b64encode(secrets.token_bytes(32)).decode(),
+        ),
+        "CONFIGPROXY_AUTH_TOKEN": _kept_key(
+            env.state_dir / "proxy-auth-token", secrets.token_urlsafe(32)
+        ),
     }
 
 
-def hub_procfile_lines() -> list[str]:
-    """The Procfile line of the hub (it starts the proxy itself)."""
+def hub_procfile_lines(env: DevEnvironment) -> list[str]:
+    """The Procfile lines of the hub and of its proxy.
+
+    The proxy runs apart from the hub, as in Kubernetes: honcho then stops
+    it like every other process. A proxy started by the hub lives in a
+    session of its own, so it outlived a hub killed while starting and kept
+    honcho waiting on the output they share.
+    """
+    path = _settings_path(env)
+    settings: dict[str, Any] = (
+        yaml.safe_load(path.read_text())
+        if path.exists()
+        else hub_settings(env, hub_port=8041, proxy_api_port=8042)
+    )
+    public = urlsplit(str(settings["public_url"]))
+    api = urlsplit(str(settings["proxy_api_url"]))
+    hub_url = str(settings["hub_bind_url"]).rstrip("/")
+    proxy = [
+        str(find_proxy()),
+        "--ip",
+        str(public.hostname),
+        "--port",
+        str(public.port),
+        "--api-ip",
+        str(api.hostname),
+        "--api-port",
+        str(api.port),
+        "--error-target",
+        f"{hub_url}/nb/hub/error",
+        "--log-level",
+        "warn",
+    ]
     hub = Path(sys.executable).parent / "rsp-hub"
-    return [f"hub: exec {shlex.join([str(hub)])}"]
+    return [
+        f"hub: exec {shlex.join([str(hub)])}",
+        f"hub-proxy: exec {shlex.join(proxy)}",
+    ]
