@@ -106,13 +106,32 @@ def running_platform(workdir: Path) -> Iterator[RunningPlatform]:
             _wait_until_served(port, process, log)
             yield RunningPlatform(process, port, state_dir, log)
         finally:
-            if process.poll() is None:
-                # SIGTERM: honcho stops every process it started (a SIGKILL
-                # would leave the gateway, the hub, its proxy and labs running).
-                process.terminate()
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stopped = _stop(process)
             drop_tap_database(state_dir, environ)
+        if not stopped:
+            pytest.fail(
+                f"rsp-platform dev did not stop within {STOP_TIMEOUT:.0f} s of"
+                f" SIGTERM:\n{log.read_text()[-5000:]}"
+            )
+
+
+STOP_TIMEOUT = 30.0
+"""Seconds ``rsp-platform dev`` may take to stop everything after SIGTERM."""
+
+
+def _stop(process: subprocess.Popen[bytes]) -> bool:
+    """Stop the platform as Ctrl-C would; whether it stopped in time.
+
+    SIGTERM, because honcho then stops every process it started (a SIGKILL
+    would leave the gateway, the hub, its proxy and labs running).
+    """
+    if process.poll() is not None:
+        return True
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return False
+    return True
