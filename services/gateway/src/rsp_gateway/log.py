@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 import sys
-from collections.abc import MutableMapping
-from typing import Any, TextIO
+from typing import TextIO
 
 import structlog
-from starlette.types import ASGIApp, Receive, Scope, Send
+from rsp_platform.requestid import RequestIdMiddleware
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from .config import Config
@@ -25,7 +23,6 @@ from .config import Config
 __all__ = ["RequestIdMiddleware", "configure_logging", "redact_tokens"]
 
 _TOKEN_RE = re.compile(r"gt-([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{1,22}")
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 def redact_tokens(value: str) -> str:
@@ -125,30 +122,3 @@ def configure_logging(config: Config, *, to_stderr: bool = False) -> None:
             uvicorn_logger.propagate = True
         uvicorn_logger.setLevel(level)
     logging.getLogger("alembic.runtime.migration").setLevel(max(level, logging.WARNING))
-
-
-class RequestIdMiddleware:
-    """Binds a request id (``X-Request-ID`` if sane, else random) to every log line.
-
-    Pure ASGI, so it adds next to nothing to the ingress hot path.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = None
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                candidate = value.decode("latin-1")
-                if _REQUEST_ID_RE.match(candidate):
-                    request_id = candidate
-                break
-        context: MutableMapping[str, Any] = {
-            "request_id": request_id or secrets.token_hex(8)
-        }
-        with structlog.contextvars.bound_contextvars(**context):
-            await self.app(scope, receive, send)

@@ -7,19 +7,15 @@ and every request's lines carry its request id.
 from __future__ import annotations
 
 import logging
-import re
-import secrets
 import sys
 
 import structlog
-from starlette.types import ASGIApp, Receive, Scope, Send
+from rsp_platform.requestid import RequestIdMiddleware
 from structlog.typing import Processor
 
 from .config import Config
 
 __all__ = ["RequestIdMiddleware", "configure_logging"]
-
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 def configure_logging(config: Config, *, to_stderr: bool = False) -> None:
@@ -66,26 +62,3 @@ def configure_logging(config: Config, *, to_stderr: bool = False) -> None:
             uvicorn_logger.propagate = True
         uvicorn_logger.setLevel(level)
     logging.getLogger("alembic.runtime.migration").setLevel(max(level, logging.WARNING))
-
-
-class RequestIdMiddleware:
-    """Binds a request id (``X-Request-ID`` if sane, else random) to log lines."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = None
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                candidate = value.decode("latin-1")
-                if _REQUEST_ID_RE.match(candidate):
-                    request_id = candidate
-                break
-        with structlog.contextvars.bound_contextvars(
-            request_id=request_id or secrets.token_hex(8)
-        ):
-            await self.app(scope, receive, send)
