@@ -9,12 +9,13 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from rsp_platform.requestid import RequestIdMiddleware
 
 from .config import Config, load_config
 from .exceptions import GatewayError, InvalidTokenError
 from .factory import ProcessContext
 from .handlers import api, health, ingress, ingress_ext_authz, login, page
-from .log import RequestIdMiddleware, configure_logging
+from .log import configure_logging
 
 __all__ = ["create_app"]
 

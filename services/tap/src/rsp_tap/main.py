@@ -10,6 +10,8 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from rsp_platform.logconfig import configure_logging
+from rsp_platform.requestid import RequestIdMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .adql import AdqlError
@@ -17,7 +19,6 @@ from .config import PATH_PREFIX, Config, load_config
 from .exceptions import AuthenticationError, TapError
 from .factory import ProcessContext
 from .handlers import health, results, sync, uws, vosi
-from .log import RequestIdMiddleware, configure_logging
 from .models.schema import CatalogSchema
 from .results import error_document
 from .results.votable import VOTABLE_MIME_TYPE
@@ -51,7 +52,7 @@ def create_app(
     (tests).
     """
     config = config or load_config()
-    configure_logging(config)
+    configure_logging(level=config.log_level, json=config.log_json)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
