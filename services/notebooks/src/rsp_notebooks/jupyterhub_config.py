@@ -13,6 +13,7 @@ from rsp_notebooks.database import enable_sqlite_wal, sqlalchemy_url
 from rsp_notebooks.local import LocalLabSpawner
 from rsp_notebooks.settings import load_settings
 from rsp_notebooks.spawner import LabSpawner
+from rsp_notebooks.userlookup import install_user_lookup_cache
 
 settings = load_settings()
 c = get_config()  # type: ignore[name-defined]  # noqa: F821 (given by JupyterHub)
@@ -30,6 +31,9 @@ enable_sqlite_wal()  # commits without fsync stalls on the hub's event loop
 # a commit per user and half-minute under polling). Culling reads the labs'
 # own activity, reported by the labs and the proxy, not this value.
 c.JupyterHub.activity_resolution = 300
+# Each API request looks its user up by cookie and by name: from memory, not
+# eight SQL queries, once the user is loaded (see rsp_notebooks.userlookup).
+install_user_lookup_cache()
 c.JupyterHub.cookie_secret_file = str(settings.state_dir / "jupyterhub_cookie_secret")
 c.JupyterHub.pid_file = str(settings.state_dir / "jupyterhub.pid")
 c.JupyterHub.log_level = settings.log_level
@@ -71,10 +75,9 @@ else:
     if settings.lab_venv is not None:
         section.lab_venv = str(settings.lab_venv.resolve())
 
-# Idle labs and labs older than max_lab_age are stopped by the culler.
-c.JupyterHub.services = [
-    {"name": "idle-culler", "command": settings.culler_command(sys.executable)}
-]
+# Idle labs and labs older than max_lab_age are stopped by the culler: the
+# hub's child on Kubernetes, a process of its own in make dev (with a token).
+c.JupyterHub.services = [settings.culler_service(sys.executable)]
 c.JupyterHub.load_roles = [
     {
         "name": "idle-culler",
