@@ -12,7 +12,7 @@ import pytest
 from kubernetes_asyncio import client
 from optest.token_fixtures import TokenHarness
 from optest.token_gateway import FlakyTransport
-from optest.token_kube import NAMESPACE, secret_token
+from optest.token_kube import NAMESPACE
 from pydantic import AnyHttpUrl, SecretStr
 
 SPEC: dict[str, Any] = {"username": "bot-tap-checker", "scopes": ["read:tap"]}
@@ -132,11 +132,8 @@ async def test_no_admin_token_configured(token_harness: TokenHarness) -> None:
 
 async def test_gateway_down_is_temporary(token_harness: TokenHarness) -> None:
     h = token_harness
-    await h.create("tap-checker", SPEC)
-    await h.reconcile("tap-checker")
-    secret = await h.secret("tap-checker")
-    assert secret is not None
-    token = secret_token(secret)
+    await h.create_reconciled("tap-checker", SPEC)
+    token = await h.token("tap-checker")
 
     down = f"http://127.0.0.1:{_closed_port()}"
     await h.reconnect(None, gateway_url=AnyHttpUrl(down))
@@ -148,18 +145,14 @@ async def test_gateway_down_is_temporary(token_harness: TokenHarness) -> None:
     ready = await h.ready("tap-checker")
     assert (ready["status"], ready["reason"]) == ("Unknown", "GatewayUnavailable")
     assert down in ready["message"]
-    after = await h.secret("tap-checker")
-    assert after is not None
-    assert secret_token(after) == token
+    assert await h.token("tap-checker") == token
     assert (await h.events("tap-checker"))[-1].type == "Warning"
 
     # Back again: Ready again, same token.
     await h.reconnect(h.gateway.transport)
     await h.reconcile("tap-checker")
     assert (await h.ready("tap-checker"))["status"] == "True"
-    after = await h.secret("tap-checker")
-    assert after is not None
-    assert secret_token(after) == token
+    assert await h.token("tap-checker") == token
 
 
 async def test_gateway_failing_without_token(token_harness: TokenHarness) -> None:
@@ -175,14 +168,19 @@ async def test_gateway_failing_without_token(token_harness: TokenHarness) -> Non
     assert await h.secret("tap-checker") is None
 
 
+@pytest.fixture
+async def flaky(token_harness: TokenHarness) -> FlakyTransport:
+    """The operator's way to the gateway, failing when told; ``tap-checker`` made."""
+    flaky = FlakyTransport(token_harness.gateway.transport)
+    await token_harness.reconnect(flaky)
+    await token_harness.create_reconciled("tap-checker", SPEC)
+    return flaky
+
+
 async def test_revocation_of_replaced_token_is_retried(
-    token_harness: TokenHarness,
+    token_harness: TokenHarness, flaky: FlakyTransport
 ) -> None:
     h = token_harness
-    flaky = FlakyTransport(h.gateway.transport)
-    await h.reconnect(flaky)
-    await h.create("tap-checker", SPEC)
-    await h.reconcile("tap-checker")
     old_key = (await h.status("tap-checker"))["tokenKey"]
 
     # The gateway goes away between making the new token and revoking the old.
@@ -206,13 +204,9 @@ async def test_revocation_of_replaced_token_is_retried(
 
 
 async def test_delete_with_gateway_down_is_retried(
-    token_harness: TokenHarness,
+    token_harness: TokenHarness, flaky: FlakyTransport
 ) -> None:
     h = token_harness
-    flaky = FlakyTransport(h.gateway.transport)
-    await h.reconnect(flaky)
-    await h.create("tap-checker", SPEC)
-    await h.reconcile("tap-checker")
 
     flaky.failing = {"DELETE"}
     with pytest.raises(kopf.TemporaryError, match="Cannot reach the gateway"):
@@ -247,8 +241,7 @@ async def test_secret_of_earlier_servicetoken_waits(
     token_harness: TokenHarness,
 ) -> None:
     h = token_harness
-    await h.create("tap-checker", SPEC)
-    await h.reconcile("tap-checker")
+    await h.create_reconciled("tap-checker", SPEC)
     # A ServiceToken of the same name, recreated before the garbage
     # collector removed the first one's Secret.
     obj = await h.get("tap-checker")

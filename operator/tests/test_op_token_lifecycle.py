@@ -74,11 +74,8 @@ async def test_create_makes_secret_with_valid_token(
 
 async def test_second_reconcile_changes_nothing(token_harness: TokenHarness) -> None:
     h = token_harness
-    await h.create("tap-checker", SPEC)
-    await h.reconcile("tap-checker")
-    secret = await h.secret("tap-checker")
-    assert secret is not None
-    token = secret_token(secret)
+    await h.create_reconciled("tap-checker", SPEC)
+    token = await h.token("tap-checker")
     status = await h.status("tap-checker")
     h.recorder.clear()
 
@@ -86,9 +83,7 @@ async def test_second_reconcile_changes_nothing(token_harness: TokenHarness) -> 
     await h.reconcile("tap-checker")
 
     assert h.recorder.writes() == []
-    after = await h.secret("tap-checker")
-    assert after is not None
-    assert secret_token(after) == token
+    assert await h.token("tap-checker") == token
     assert await h.status("tap-checker") == status
     assert len(await h.gateway.tokens_of("bot-tap-checker")) == 1
     assert len(await h.events("tap-checker")) == 1
@@ -98,16 +93,13 @@ async def test_token_revoked_at_gateway_is_replaced(
     token_harness: TokenHarness,
 ) -> None:
     h = token_harness
-    await h.create("tap-checker", SPEC)
-    await h.reconcile("tap-checker")
+    await h.create_reconciled("tap-checker", SPEC)
     old_key = (await h.status("tap-checker"))["tokenKey"]
     await h.gateway.revoke("bot-tap-checker", old_key)
 
     await h.reconcile("tap-checker")
 
-    secret = await h.secret("tap-checker")
-    assert secret is not None
-    info = await h.gateway.token_info(secret_token(secret))
+    info = await h.gateway.token_info(await h.token("tap-checker"))
     assert info is not None
     assert info["token"] != old_key
     assert (await h.status("tap-checker"))["tokenKey"] == info["token"]
@@ -125,18 +117,13 @@ async def test_changed_scopes_replace_token_and_revoke_old(
     token_harness: TokenHarness,
 ) -> None:
     h = token_harness
-    await h.create("tap-checker", SPEC)
-    await h.reconcile("tap-checker")
-    first = await h.secret("tap-checker")
-    assert first is not None
-    old_token = secret_token(first)
+    await h.create_reconciled("tap-checker", SPEC)
+    old_token = await h.token("tap-checker")
 
     await h.set_spec("tap-checker", {**SPEC, "scopes": ["read:tap", "read:image"]})
     await h.reconcile("tap-checker")
 
-    secret = await h.secret("tap-checker")
-    assert secret is not None
-    info = await h.gateway.token_info(secret_token(secret))
+    info = await h.gateway.token_info(await h.token("tap-checker"))
     assert info is not None
     assert sorted(info["scopes"]) == ["read:image", "read:tap"]
     # The old token stops working once the Secret holds the new one.
@@ -150,11 +137,8 @@ async def test_changed_scopes_replace_token_and_revoke_old(
 
 async def test_changed_labels_update_secret_only(token_harness: TokenHarness) -> None:
     h = token_harness
-    await h.create("tap-checker", SPEC)
-    await h.reconcile("tap-checker")
-    first = await h.secret("tap-checker")
-    assert first is not None
-    token = secret_token(first)
+    await h.create_reconciled("tap-checker", SPEC)
+    token = await h.token("tap-checker")
     h.recorder.clear()
 
     await h.set_spec("tap-checker", {**SPEC, "secretLabels": {"team": "sqre"}})
@@ -178,8 +162,7 @@ async def test_changed_labels_update_secret_only(token_harness: TokenHarness) ->
 
 async def test_delete_revokes_token(token_harness: TokenHarness) -> None:
     h = token_harness
-    await h.create("tap-checker", SPEC)
-    await h.reconcile("tap-checker")
+    await h.create_reconciled("tap-checker", SPEC)
     secret = await h.secret("tap-checker")
     assert secret is not None
     token = secret_token(secret)
@@ -203,9 +186,7 @@ async def test_never_logs_token(token_harness: TokenHarness) -> None:
         await h.gateway.revoke("bot-tap-checker", key)
         await h.reconcile("tap-checker")
         await h.delete("tap-checker")
-    secret = await h.secret("tap-checker")
-    assert secret is not None
-    secret_part = secret_token(secret).split(".", 1)[1]
+    secret_part = (await h.token("tap-checker")).split(".", 1)[1]
     operator_logs = [e for e in logs if "servicetoken" in e]
     assert operator_logs
     assert all(secret_part not in repr(e) for e in logs)
@@ -227,8 +208,7 @@ async def test_secret_without_token_is_refilled(
     token_harness: TokenHarness, data: dict[str, str]
 ) -> None:
     h = token_harness
-    await h.create("tap-checker", SPEC)
-    await h.reconcile("tap-checker")
+    await h.create_reconciled("tap-checker", SPEC)
     secret = await h.secret("tap-checker")
     assert secret is not None
     old_token = secret_token(secret)
@@ -238,9 +218,7 @@ async def test_secret_without_token_is_refilled(
 
     await h.reconcile("tap-checker")
 
-    refilled = await h.secret("tap-checker")
-    assert refilled is not None
-    new_token = secret_token(refilled)
+    new_token = await h.token("tap-checker")
     assert new_token != old_token
     assert await h.gateway.token_info(new_token) is not None
     # The lost token, named by the status, is revoked.

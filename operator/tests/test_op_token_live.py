@@ -12,7 +12,7 @@ from typing import Any, cast
 
 import kopf
 from optest.token_gateway import live_gateway
-from optest.token_kube import ServiceTokens, mock_kubernetes, secret_token
+from optest.token_kube import ServiceTokens, mock_kubernetes
 from pydantic import AnyHttpUrl, SecretStr
 from rsp_operator.config import OperatorSettings
 from rsp_operator.handlers import servicetoken
@@ -41,9 +41,7 @@ async def test_operator_against_live_gateway() -> None:
                 await _handler(servicetoken.reconcile_service_token)(
                     body=body, memo=memo
                 )
-                secret = await tokens.secret("live")
-                assert secret is not None
-                token = secret_token(secret)
+                token = await tokens.token("live")
                 info = await gateway.token_info(token)
                 assert info is not None
                 assert info["username"] == "bot-live"

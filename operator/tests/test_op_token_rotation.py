@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from optest.token_fixtures import TokenHarness
-from optest.token_kube import secret_token
 
 SPEC = {
     "username": "bot-mobu",
@@ -15,19 +14,13 @@ SPEC = {
 }
 
 
-async def _token(h: TokenHarness, name: str) -> str:
-    secret = await h.secret(name)
-    assert secret is not None
-    return secret_token(secret)
-
-
 async def test_token_gets_lifetime(token_harness: TokenHarness) -> None:
     h = token_harness
     await h.create("mobu", SPEC)
 
     await h.reconcile("mobu")
 
-    info = await h.gateway.token_info(await _token(h, "mobu"))
+    info = await h.gateway.token_info(await h.token("mobu"))
     assert info is not None
     expires = datetime.fromtimestamp(info["expires"]).astimezone()
     lifetime = expires - datetime.fromtimestamp(info["created"]).astimezone()
@@ -41,9 +34,8 @@ async def test_rotates_before_expiry_and_revokes_old(
     token_harness: TokenHarness,
 ) -> None:
     h = token_harness
-    await h.create("mobu", SPEC)
-    await h.reconcile("mobu")
-    old_token = await _token(h, "mobu")
+    await h.create_reconciled("mobu", SPEC)
+    old_token = await h.token("mobu")
     old_status = await h.status("mobu")
 
     # Not yet within rotateBefore of the expiry: nothing happens.
@@ -51,13 +43,13 @@ async def test_rotates_before_expiry_and_revokes_old(
     h.recorder.clear()
     await h.reconcile("mobu")
     assert h.recorder.writes() == []
-    assert await _token(h, "mobu") == old_token
+    assert await h.token("mobu") == old_token
 
     # Within two hours of the expiry: a new token, the old one revoked.
     h.token_clock.advance(timedelta(hours=1, minutes=30))
     await h.reconcile("mobu")
 
-    new_token = await _token(h, "mobu")
+    new_token = await h.token("mobu")
     assert new_token != old_token
     assert await h.gateway.token_info(old_token) is None
     info = await h.gateway.token_info(new_token)
@@ -81,36 +73,38 @@ async def test_default_rotation_is_a_fifth_of_lifetime(
     token_harness: TokenHarness,
 ) -> None:
     h = token_harness
-    await h.create("mobu", {**SPEC, "lifetime": "P10D", "rotateBefore": None})
-    await h.reconcile("mobu")
-    token = await _token(h, "mobu")
+    await h.create_reconciled(
+        "mobu", {**SPEC, "lifetime": "P10D", "rotateBefore": None}
+    )
+    token = await h.token("mobu")
 
     h.token_clock.advance(timedelta(days=7, hours=23))
     await h.reconcile("mobu")
-    assert await _token(h, "mobu") == token
+    assert await h.token("mobu") == token
 
     h.token_clock.advance(timedelta(hours=2))
     await h.reconcile("mobu")
-    assert await _token(h, "mobu") != token
+    assert await h.token("mobu") != token
 
 
 async def test_shorter_or_removed_lifetime_replaces_token(
     token_harness: TokenHarness,
 ) -> None:
     h = token_harness
-    await h.create("mobu", {**SPEC, "lifetime": "P30D", "rotateBefore": "P1D"})
-    await h.reconcile("mobu")
-    first = await _token(h, "mobu")
+    await h.create_reconciled(
+        "mobu", {**SPEC, "lifetime": "P30D", "rotateBefore": "P1D"}
+    )
+    first = await h.token("mobu")
 
     await h.set_spec("mobu", SPEC)
     await h.reconcile("mobu")
-    second = await _token(h, "mobu")
+    second = await h.token("mobu")
     assert second != first
     assert "lifetime was shortened" in (await h.events("mobu"))[-1].message
 
     await h.set_spec("mobu", {"username": "bot-mobu", "scopes": ["exec:notebook"]})
     await h.reconcile("mobu")
-    third = await _token(h, "mobu")
+    third = await h.token("mobu")
     assert third != second
     info = await h.gateway.token_info(third)
     assert info is not None
@@ -126,7 +120,7 @@ async def test_timer_checks_when_due(token_harness: TokenHarness) -> None:
     await h.create("mobu", SPEC)
     # The first tick of a new object checks at once.
     await h.tick("mobu")
-    token = await _token(h, "mobu")
+    token = await h.token("mobu")
     key = (await h.status("mobu"))["tokenKey"]
     await h.gateway.revoke("bot-mobu", key)
 
@@ -135,12 +129,12 @@ async def test_timer_checks_when_due(token_harness: TokenHarness) -> None:
     h.token_clock.advance(timedelta(minutes=9))
     await h.tick("mobu")
     assert h.recorder.writes() == []
-    assert await _token(h, "mobu") == token
+    assert await h.token("mobu") == token
 
     # After it, the check finds the revoked token and replaces it.
     h.token_clock.advance(timedelta(minutes=2))
     await h.tick("mobu")
-    assert await _token(h, "mobu") != token
+    assert await h.token("mobu") != token
     assert (await h.ready("mobu"))["status"] == "True"
 
 
@@ -148,11 +142,11 @@ async def test_timer_checks_at_rotation_time(token_harness: TokenHarness) -> Non
     h = token_harness
     await h.create("mobu", {**SPEC, "lifetime": "PT1H", "rotateBefore": "PT55M"})
     await h.tick("mobu")
-    token = await _token(h, "mobu")
+    token = await h.token("mobu")
 
     # Rotation is due after 5 minutes, before the 10-minute check interval.
     h.token_clock.advance(timedelta(minutes=6))
     await h.tick("mobu")
 
-    assert await _token(h, "mobu") != token
+    assert await h.token("mobu") != token
     assert (await h.events("mobu"))[-1].reason == "TokenRotated"

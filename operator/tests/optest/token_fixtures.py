@@ -109,6 +109,14 @@ class TokenHarness(ServiceTokens):
             body=await self.get(name), memo=self.memo
         )
 
+    async def create_reconciled(
+        self, name: str, spec: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Create a ServiceToken and reconcile it once; return it as created."""
+        created = await self.create(name, spec)
+        await self.reconcile(name)
+        return created
+
     async def tick(self, name: str) -> None:
         """Run the timer handler once on the ServiceToken as it is now."""
         await _handler(check_service_token)(body=await self.get(name), memo=self.memo)

@@ -158,6 +158,12 @@ class ServiceTokens:
             raise
         return secret
 
+    async def token(self, name: str) -> str:
+        """The token the ServiceToken's Secret holds; the Secret must exist."""
+        secret = await self.secret(name)
+        assert secret is not None, f"No Secret {name}"
+        return secret_token(secret)
+
     async def events(self, name: str) -> list[CoreV1Event]:
         """The events about the ServiceToken, oldest first."""
         listing = await self.mock.list_namespaced_event(NAMESPACE)
