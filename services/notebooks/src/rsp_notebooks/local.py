@@ -9,16 +9,21 @@ exists), with their home in ``.dev/homes/<user>``.
 
 The lab environment must provide ``jupyterhub-singleuser`` (the
 ``jupyterhub`` package) and JupyterLab, as the lab image does.
+
+A lab never outlives the hub (see :func:`die_with_parent`), as a pod's
+processes end with the pod.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
+import signal
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +33,41 @@ from traitlets import Unicode, default
 from .labenv import DISCOVERY_FILE_NAME, LabEnvironment
 from .spawning import LabSpawnerMixin, LabSpawnError
 
-__all__ = ["DEFAULT_LAB_VENV", "LocalLabSpawner"]
+__all__ = ["DEFAULT_LAB_VENV", "LocalLabSpawner", "die_with_parent"]
 
 DEFAULT_LAB_VENV = Path(".dev/lab/venv")
 """The lab virtual environment ``make dev`` builds (relative to the checkout)."""
+
+_PR_SET_PDEATHSIG = 1
+"""prctl(2) option: the signal a process gets when its parent dies (Linux)."""
+
+
+def die_with_parent(
+    preexec: Callable[[], None] | None, sig: int = signal.SIGTERM
+) -> Callable[[], None]:
+    """A ``preexec_fn``: ``preexec`` (if any), then die with this process.
+
+    On Linux the child gets ``sig`` when the thread that starts it ends
+    (``PR_SET_PDEATHSIG``): JupyterHub starts labs from its event loop, the
+    hub's main thread, so when the hub ends, however it ends. Elsewhere it
+    only runs ``preexec``.
+    """
+    if not sys.platform.startswith("linux"):
+        return preexec or (lambda: None)
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork
+    parent = os.getpid()
+
+    def preexec_and_die_with_parent() -> None:
+        if preexec is not None:
+            preexec()
+        # After preexec: changing the user (LocalProcessSpawner) clears it.
+        if prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, os.strerror(error))
+        if os.getppid() != parent:  # the parent died before prctl
+            os.kill(os.getpid(), sig)
+
+    return preexec_and_die_with_parent
 
 
 class LocalLabSpawner(LabSpawnerMixin, SimpleLocalProcessSpawner):  # type: ignore[misc]
@@ -69,6 +105,18 @@ class LocalLabSpawner(LabSpawnerMixin, SimpleLocalProcessSpawner):  # type: igno
     @default("cmd")
     def _default_cmd(self) -> list[str]:
         return [str(Path(self.lab_venv) / "bin" / "jupyterhub-singleuser")]
+
+    # A lab stays in the hub's process group (JupyterHub: a session of its
+    # own), so that what stops the group stops its labs too (honcho on
+    # Ctrl-C), and dies with the hub (a hub killed at once, or crashed,
+    # stops nothing); else a lab outlived the hub and held its output open.
+    @default("popen_kwargs")
+    def _default_popen_kwargs(self) -> dict[str, Any]:
+        return {"start_new_session": False}
+
+    def make_preexec_fn(self, name: str) -> Callable[[], None]:
+        """JupyterHub's (home, user), then the lab dies with the hub."""
+        return die_with_parent(super().make_preexec_fn(name))
 
     def get_args(self) -> list[str]:
         """JupyterHub's arguments; root (CI, containers) must be allowed here."""

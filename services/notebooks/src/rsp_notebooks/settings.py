@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 from rsp_platform.routes import ROUTE_TABLE
 from rsp_platform.settings import ConfigurationError, PlatformSettings
@@ -25,6 +25,7 @@ from .spawning import DEFAULT_IMAGES, DEFAULT_SIZES
 
 __all__ = [
     "CONFIG_PATH_ENV",
+    "CULLER_SERVICE",
     "HUB_MINIMUM_LIFETIME",
     "HubSettings",
     "SettingsError",
@@ -33,6 +34,9 @@ __all__ = [
 
 CONFIG_PATH_ENV = "RSP_NOTEBOOKS_CONFIG_PATH"
 """Environment variable naming the YAML settings files (colon-separated)."""
+
+CULLER_SERVICE = "idle-culler"
+"""The idle culler's name among the hub's services (and its role's)."""
 
 
 def _hub_minimum_lifetime() -> int:
@@ -122,6 +126,15 @@ class HubSettings(PlatformSettings):
     homes_dir: Annotated[
         Path, Field(description="local: directory of the users' homes")
     ] = Path(".dev/homes")
+    culler_api_token: Annotated[
+        SecretStr | None,
+        Field(
+            description=(
+                "Token of an idle culler run apart from the hub (make dev);"
+                " unset: the hub runs the culler"
+            )
+        ),
+    ] = None
     cleanup_servers: Annotated[
         bool, Field(description="Stop every lab when the hub stops (tests)")
     ] = False
@@ -131,6 +144,9 @@ class HubSettings(PlatformSettings):
     def _check(self) -> Self:
         ImageCatalog.from_config(self.images)
         SizeCatalog.from_config(self.sizes, self.default_size)
+        token = self.culler_api_token
+        if token is not None and len(token.get_secret_value()) < 16:
+            raise ValueError("culler_api_token is shorter than 16 characters")
         needed = self.max_lab_age + self.cull_every
         if HUB_MINIMUM_LIFETIME and needed > HUB_MINIMUM_LIFETIME:
             raise ValueError(
@@ -151,8 +167,20 @@ class HubSettings(PlatformSettings):
         """The instance URL without a trailing slash."""
         return self.instance_url.rstrip("/")
 
+    @property
+    def hub_api_url(self) -> str:
+        """The hub's REST API (base URL ``/nb/``), as a process beside it calls it."""
+        url = urlsplit(self.hub_connect_url or self.hub_bind_url)
+        host = url.hostname or "127.0.0.1"
+        if host in ("0.0.0.0", "::"):  # noqa: S104 (bound to all: reach loopback)
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        port = f":{url.port}" if url.port else ""
+        return f"{url.scheme}://{host}{port}/nb/hub/api"
+
     def culler_command(self, python: str) -> list[str]:
-        """The idle culler, run by the hub as a managed service."""
+        """The idle culler with its options (``python``: the interpreter)."""
         return [
             python,
             "-m",
@@ -161,6 +189,38 @@ class HubSettings(PlatformSettings):
             f"--max-age={self.max_lab_age}",
             f"--cull-every={self.cull_every}",
         ]
+
+    def culler_service(self, python: str) -> dict[str, Any]:
+        """The culler's entry of ``c.JupyterHub.services``.
+
+        Without ``culler_api_token`` the hub runs the culler as its child (on
+        Kubernetes, in the hub's container, which ends it with the hub). With
+        it, the culler runs apart (``python -m rsp_notebooks.culler``, a
+        Procfile process of ``make dev``) and the hub accepts that token.
+        """
+        if self.culler_api_token is None:
+            return {"name": CULLER_SERVICE, "command": self.culler_command(python)}
+        token = self.culler_api_token.get_secret_value()
+        return {"name": CULLER_SERVICE, "api_token": token}
+
+    def culler_environment(self) -> dict[str, str]:
+        """Variables of a culler run apart: the hub's API and the token.
+
+        Raises
+        ------
+        SettingsError
+            If ``culler_api_token`` is not set.
+        """
+        if self.culler_api_token is None:
+            raise SettingsError(
+                "culler_api_token (RSP_NOTEBOOKS_CULLER_API_TOKEN) is not set:"
+                " without it the hub runs the culler itself"
+            )
+        return {
+            "JUPYTERHUB_API_URL": self.hub_api_url,
+            "JUPYTERHUB_API_TOKEN": self.culler_api_token.get_secret_value(),
+            "JUPYTERHUB_SERVICE_NAME": CULLER_SERVICE,
+        }
 
 
 def load_settings(**overrides: Any) -> HubSettings:
