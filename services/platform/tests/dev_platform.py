@@ -16,7 +16,15 @@ import pytest
 from platform_stubs import free_port
 from rsp_platform.devtap import drop_tap_database
 
-__all__ = ["RSP_PLATFORM", "RunningPlatform", "http_get", "running_platform"]
+__all__ = [
+    "RSP_PLATFORM",
+    "RunningPlatform",
+    "alive",
+    "command_line",
+    "descendants",
+    "http_get",
+    "running_platform",
+]
 
 RSP_PLATFORM = Path(sys.executable).parent / "rsp-platform"
 
@@ -135,3 +143,48 @@ def _stop(process: subprocess.Popen[bytes]) -> bool:
         process.wait()
         return False
     return True
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (Linux ``/proc``), right now."""
+    tree = _children()
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def command_line(pid: int) -> list[str]:
+    """The process's arguments ([] once it is gone)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [a.decode(errors="replace") for a in raw.split(b"\0") if a]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dev_platform import http_get, running_platform
+from dev_platform import alive, descendants, http_get, running_platform
 from rsp_platform.dev import (
     DEV_GROUP_SCOPES,
     DevEnvironment,
@@ -108,40 +108,6 @@ def test_procfile_runs_gateway_and_nginx_in_the_foreground(tmp_path: Path) -> No
     assert f"-c {(tmp_path / 'nginx' / 'nginx.conf').resolve()}" in lines[1]
 
 
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        tree.setdefault(ppid, []).append(int(entry.name))
-    return tree
-
-
-def _descendants(pid: int) -> set[int]:
-    tree = _children()
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in tree.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def test_make_dev_runs_and_stops_cleanly(tmp_path: Path) -> None:
     if shutil.which("nginx", path=os.environ.get("PATH", "") + ":/usr/sbin") is None:
         pytest.skip(
@@ -168,12 +134,12 @@ def test_make_dev_runs_and_stops_cleanly(tmp_path: Path) -> None:
         assert config["base_url"] == f"http://localhost:{port}"
         assert (tmp_path / ".dev" / "gateway.sqlite3").exists()
         assert (tmp_path / ".dev" / "nginx" / "nginx.pid").exists()
-        children = _descendants(process.pid)
+        children = descendants(process.pid)
         assert len(children) >= 3  # gateway, nginx master and worker at least
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
     deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not [pid for pid in children if _alive(pid)], log.read_text()
+    assert not [pid for pid in children if alive(pid)], log.read_text()
     assert "The platform runs at" in log.read_text()

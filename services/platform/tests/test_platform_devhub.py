@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -50,6 +51,8 @@ def test_settings_file_and_kept_encryption_key(tmp_path: Path) -> None:
     assert (tmp_path / "hub-crypt-key").stat().st_mode & 0o777 == 0o600
     assert len(first["CONFIGPROXY_AUTH_TOKEN"]) >= 43
     assert (tmp_path / "proxy-auth-token").stat().st_mode & 0o777 == 0o600
+    assert len(first["RSP_NOTEBOOKS_CULLER_API_TOKEN"]) >= 43
+    assert (tmp_path / "culler-api-token").stat().st_mode & 0o777 == 0o600
     assert hub_environment(env) == first
 
 
@@ -79,3 +82,15 @@ def test_procfile_runs_the_proxy_on_the_hubs_ports(tmp_path: Path) -> None:
         "--error-target": f"{settings['hub_bind_url']}/nb/hub/error",
         "--log-level": "warn",
     }
+
+
+def test_procfile_runs_the_culler_apart_with_its_token(tmp_path: Path) -> None:
+    env = DevEnvironment(state_dir=tmp_path)
+    write_hub_settings(env)
+    lines = procfile_text(env).splitlines()
+    (culler,) = [line for line in lines if line.startswith("hub-culler:")]
+    words = shlex.split(culler.removeprefix("hub-culler:"))
+    assert words == ["exec", sys.executable, "-m", "rsp_notebooks.culler"]
+    # No secret on a command line: the token comes from the environment.
+    token = hub_environment(env)["RSP_NOTEBOOKS_CULLER_API_TOKEN"]
+    assert token not in procfile_text(env)

@@ -3,10 +3,12 @@
 The hub (``rsp-hub``, from ``rsp_notebooks``) runs behind the local ingress
 at ``/nb/hub``, with configurable-http-proxy (``node_modules``, from
 ``npm ci``) as a process of its own on the ``nublado`` service's port, as
-in Kubernetes. The hub runs each user's lab as a local process from the
-lab environment (``.dev/lab/venv``, see :mod:`rsp_platform.labenv`), with
-the home in ``.dev/homes/<user>``. Users log in through the gateway's
-development identity provider.
+in Kubernetes, and the idle culler as another (``python -m
+rsp_notebooks.culler``, with a token the hub registers). The hub runs each
+user's lab as a local process from the lab environment (``.dev/lab/venv``,
+see :mod:`rsp_platform.labenv`), with the home in ``.dev/homes/<user>``; a
+lab ends with the hub. Users log in through the gateway's development
+identity provider.
 """
 
 from __future__ import annotations
@@ -143,10 +145,12 @@ def _kept_key(path: Path, make: str) -> str:
 
 
 def hub_environment(env: DevEnvironment) -> dict[str, str]:
-    """Variables of the hub and its proxy: settings, kept keys.
+    """Variables of the hub, its proxy and its culler: settings, kept keys.
 
     ``CONFIGPROXY_AUTH_TOKEN`` is what the hub presents to the proxy's API,
-    and what the proxy expects.
+    and what the proxy expects. ``RSP_NOTEBOOKS_CULLER_API_TOKEN`` (the
+    settings' ``culler_api_token``) is the token the hub accepts from the
+    culler, and what the culler presents.
     """
     return {
         "RSP_NOTEBOOKS_CONFIG_PATH": str(_settings_path(env)),
@@ -157,16 +161,21 @@ def hub_environment(env: DevEnvironment) -> dict[str, str]:
         "CONFIGPROXY_AUTH_TOKEN": _kept_key(
             env.state_dir / "proxy-auth-token", secrets.token_urlsafe(32)
         ),
+        "RSP_NOTEBOOKS_CULLER_API_TOKEN": _kept_key(
+            env.state_dir / "culler-api-token", secrets.token_urlsafe(32)
+        ),
     }
 
 
 def hub_procfile_lines(env: DevEnvironment) -> list[str]:
-    """The Procfile lines of the hub and of its proxy.
+    """The Procfile lines of the hub, its proxy and its idle culler.
 
-    The proxy runs apart from the hub, as in Kubernetes: honcho then stops
-    it like every other process. A proxy started by the hub lives in a
-    session of its own, so it outlived a hub killed while starting and kept
-    honcho waiting on the output they share.
+    The proxy and the culler run apart from the hub: honcho then stops them
+    like every other process. A child the hub starts lives in a session of
+    its own, so it outlived a hub killed while starting and kept honcho
+    waiting on the output they share. (In Kubernetes the proxy is a
+    Deployment of its own, the culler the hub's child in the hub's
+    container, which ends them together.)
     """
     path = _settings_path(env)
     settings: dict[str, Any] = (
@@ -193,7 +202,9 @@ def hub_procfile_lines(env: DevEnvironment) -> list[str]:
         "warn",
     ]
     hub = Path(sys.executable).parent / "rsp-hub"
+    culler = [sys.executable, "-m", "rsp_notebooks.culler"]
     return [
         f"hub: exec {shlex.join([str(hub)])}",
         f"hub-proxy: exec {shlex.join(proxy)}",
+        f"hub-culler: exec {shlex.join(culler)}",
     ]
