@@ -17,11 +17,15 @@ is the umbrella chart with each environment (``tests/environments``):
   schema closed at every level.
 - :mod:`tests.charts.platform_ingress`: which chart declares which service's
   routes, and the rendered ``PlatformIngress`` resources read back.
-- :mod:`tests.charts.workloads`: a chart rendered by named variants, and the
-  configuration a rendered pod would see.
+- :mod:`tests.charts.workloads`: a chart rendered by named variants (and
+  fixtures of those renders), and the configuration a rendered pod would see.
+- :mod:`tests.charts.service_charts`: the service charts with their
+  production-like values and golden files.
 
 ``test_all_charts.py`` applies the conventions, schemas and policy to every
-chart's defaults, ``test_chart_routes.py`` checks every service chart's routes
-against the route table, the CRD and the operator; each chart adds its own
-tests (``test_gateway_chart.py``).
+chart's defaults, ``test_service_charts.py`` schemas, golden files, policy,
+lint and secret values to every variant of the service charts, and
+``test_chart_routes.py`` checks every service chart's routes against the
+route table, the CRD and the operator; each chart adds its own tests
+(``test_gateway_chart.py``).
 """

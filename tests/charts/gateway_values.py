@@ -1,6 +1,7 @@
 """What the gateway chart tests share: its chart, values files and Secret.
 
-The generic pieces (renders by variant, the simulated pod) are in
+The chart by variant is :data:`tests.charts.service_charts.GATEWAY`, the
+generic pieces (renders by variant, the simulated pod) are in
 :mod:`tests.charts.workloads`; ``container`` and ``pod_environment`` are
 re-exported here for the tests that import them from this module.
 """
@@ -8,13 +9,12 @@ re-exported here for the tests that import them from this module.
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 
 from cryptography.fernet import Fernet
 from rsp_gateway.models.token import Token
 
-from .rendering import CHARTS_DIR
-from .workloads import ChartVariants, container, pod_environment
+from .service_charts import GATEWAY
+from .workloads import container, pod_environment
 
 __all__ = [
     "CHART",
@@ -26,16 +26,11 @@ __all__ = [
     "pod_environment",
 ]
 
-CHART = CHARTS_DIR / "gateway"
+CHART = GATEWAY.chart
 """The gateway chart."""
 
-PROD_VALUES = Path(__file__).parent / "values" / "gateway-prod.yaml"
+(PROD_VALUES,) = GATEWAY.variants["prod"]
 """Production-like values (data.lsst.cloud)."""
-
-GATEWAY = ChartVariants(
-    CHART, "gateway", "gateway", {"default": (), "prod": (PROD_VALUES,)}
-)
-"""The gateway chart with its defaults (a local install) and production values."""
 
 SECRET_KEYS = frozenset(
     {

@@ -82,6 +82,10 @@ class RenderedChart:
             )
         return found[0]
 
+    def names(self) -> list[str]:
+        """``Kind/name`` of every object, sorted."""
+        return sorted(f"{o['kind']}/{o['metadata']['name']}" for o in self.objects)
+
     def strings(self) -> Iterable[str]:
         """Every string anywhere in the objects, keys included."""
         for obj in self.objects:

@@ -2,12 +2,13 @@
 
 Two renders are tested throughout: the chart's defaults (a local install)
 and production-like values (data.lsst.cloud with GitHub, PostgreSQL and
-Redis). Golden files: ``UPDATE_GOLDEN=1`` rewrites them.
+Redis). Schemas, golden files, policy, lint and secret values are checked
+for every service chart alike (``test_service_charts.py``), the chart
+conventions for every chart (``test_all_charts.py``).
 """
 
 from __future__ import annotations
 
-import json
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,6 @@ from rsp_gateway.handlers.health import HEALTH_PATH
 from rsp_platform.routes import ROUTE_TABLE
 from uvicorn.main import main as uvicorn_cli
 
-from tests.charts.conventions import (
-    open_schema_objects,
-    schema_values_mismatch,
-    undocumented_values,
-)
 from tests.charts.gateway_values import (
     CHART,
     GATEWAY,
@@ -34,61 +30,24 @@ from tests.charts.gateway_values import (
     SECRET_KEYS,
     dummy_secret,
 )
-from tests.charts.golden import compare_golden
 from tests.charts.kubeschema import assert_valid
 from tests.charts.platform_ingress import platform_ingresses, spec_by_path
-from tests.charts.policy import assert_policy
-from tests.charts.rendering import (
-    REPO_ROOT,
-    RenderedChart,
-    lint_chart,
-    load_values,
-    render_chart,
-)
-from tests.charts.secret_scan import find_secret_values
-from tests.charts.workloads import container, stage_pod_config
+from tests.charts.rendering import REPO_ROOT, RenderedChart, load_values, render_chart
+from tests.charts.workloads import container, render_fixtures, stage_pod_config
 
 pytestmark = pytest.mark.helm
 
 NAMESPACE = GATEWAY.namespace
 GATEWAY_PROJECT = REPO_ROOT / "services" / "gateway"
-VARIANTS = GATEWAY.names
 _render = GATEWAY.render
+rendered, prod, default = render_fixtures(GATEWAY)
 
 
-@pytest.fixture(scope="module", params=VARIANTS)
-def rendered(request: pytest.FixtureRequest) -> RenderedChart:
-    variant: str = request.param
-    return _render(variant)
-
-
-@pytest.fixture(scope="module")
-def prod() -> RenderedChart:
-    return _render("prod")
-
-
-@pytest.fixture(scope="module")
-def default() -> RenderedChart:
-    return _render("default")
-
-
-# Kubernetes schemas, golden files, policy, lint
-
-
-def test_every_object_is_valid_kubernetes(rendered: RenderedChart) -> None:
-    report = assert_valid(rendered.objects)
-    assert report.skipped == []
-    assert len(report.validated) == len(rendered.objects)
-
-
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_matches_golden_file(variant: str) -> None:
-    compare_golden(f"gateway-{variant}", _render(variant).objects)
+# The objects
 
 
 def test_objects_rendered(rendered: RenderedChart) -> None:
-    kinds = sorted(f"{o['kind']}/{o['metadata']['name']}" for o in rendered.objects)
-    assert kinds == [
+    assert rendered.names() == [
         "ConfigMap/gateway",
         "ConfigMap/gateway-migrate",
         "CronJob/gateway-maintenance",
@@ -107,40 +66,7 @@ def test_objects_rendered(rendered: RenderedChart) -> None:
     assert {o["metadata"]["namespace"] for o in rendered.objects} == {NAMESPACE}
 
 
-def test_policy_holds(rendered: RenderedChart) -> None:
-    assert_policy(rendered.objects, namespace=NAMESPACE)
-
-
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_helm_lint_is_clean(variant: str) -> None:
-    values = load_values(PROD_VALUES) if variant == "prod" else None
-    assert lint_chart(CHART, values) == []
-
-
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_renders_well_under_a_second(variant: str) -> None:
-    rendered = _render(variant)
-    assert rendered.seconds < 0.5, f"Helm took {rendered.seconds:.3f}s"
-
-
-# values.yaml and values.schema.json
-
-
-def _schema() -> dict[str, Any]:
-    schema: dict[str, Any] = json.loads((CHART / "values.schema.json").read_text())
-    return schema
-
-
-def test_values_documented_field_by_field() -> None:
-    assert undocumented_values(CHART / "values.yaml") == []
-
-
-def test_schema_is_closed_at_every_level() -> None:
-    assert list(open_schema_objects(_schema())) == []
-
-
-def test_schema_and_values_declare_the_same_fields() -> None:
-    assert schema_values_mismatch(_schema(), load_values(CHART / "values.yaml")) == []
+# values.schema.json
 
 
 @pytest.mark.parametrize(
@@ -354,11 +280,6 @@ def test_inconsistent_values_fail_to_render(
 
 
 # Secrets: only by reference
-
-
-def test_no_secret_values_anywhere(rendered: RenderedChart) -> None:
-    assert find_secret_values(rendered.objects) == []
-    assert rendered.of_kind("Secret") == []
 
 
 def test_secrets_only_from_the_named_secret(prod: RenderedChart) -> None:

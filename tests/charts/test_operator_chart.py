@@ -1,8 +1,9 @@
 """The operator chart, rendered by the real Helm engine and checked every way.
 
 Two renders: the chart's defaults (the whole cluster, ingress-nginx) and
-production-like values (three namespaces, Gateway API). Golden files:
-``UPDATE_GOLDEN=1`` rewrites them.
+production-like values (three namespaces, Gateway API). Schemas, golden
+files, policy, lint and secret values are checked for every service chart
+alike (``test_service_charts.py``).
 """
 
 from __future__ import annotations
@@ -16,20 +17,13 @@ import yaml
 from rsp_operator.config import IngressFlavour, load_operator_settings
 from rsp_operator.ingress.render import check_ingress_settings
 
-from tests.charts.golden import compare_golden
-from tests.charts.kubeschema import assert_valid
-from tests.charts.policy import assert_policy
-from tests.charts.rendering import CHARTS_DIR, RenderedChart
-from tests.charts.workloads import ChartVariants, container, stage_pod_config
+from tests.charts.rendering import RenderedChart
+from tests.charts.service_charts import OPERATOR
+from tests.charts.workloads import container, render_fixtures, stage_pod_config
 
 pytestmark = pytest.mark.helm
 
-CHART = CHARTS_DIR / "operator"
-PROD_VALUES = Path(__file__).parent / "values" / "operator-prod.yaml"
-NAMESPACE = "operator"
-OPERATOR = ChartVariants(
-    CHART, "operator", NAMESPACE, {"default": (), "prod": (PROD_VALUES,)}
-)
+NAMESPACE = OPERATOR.namespace
 RULE_KINDS = ("ClusterRole", "Role")
 EXPECTED_RULES = {
     ("science-platform.dev", "platformingresses"): {"get", "list", "watch", "patch"},
@@ -65,10 +59,7 @@ EXPECTED_RULES = {
 }
 
 
-@pytest.fixture(scope="module", params=OPERATOR.names)
-def rendered(request: pytest.FixtureRequest) -> RenderedChart:
-    variant: str = request.param
-    return OPERATOR.render(variant)
+rendered = render_fixtures(OPERATOR).rendered
 
 
 def _rules(role: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
@@ -78,16 +69,6 @@ def _rules(role: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
             for resource in rule["resources"]:
                 granted.setdefault((group, resource), set()).update(rule["verbs"])
     return granted
-
-
-@pytest.mark.parametrize("variant", OPERATOR.names)
-def test_golden(variant: str) -> None:
-    compare_golden(f"operator-{variant}", OPERATOR.render(variant).objects)
-
-
-def test_valid_and_compliant(rendered: RenderedChart) -> None:
-    assert_valid(rendered.objects)
-    assert_policy(rendered.objects, namespace=NAMESPACE)
 
 
 def test_rbac_is_the_least_the_operator_needs(rendered: RenderedChart) -> None:

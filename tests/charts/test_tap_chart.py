@@ -2,7 +2,8 @@
 
 Two renders are tested throughout: the chart's defaults (a local install)
 and production-like values (data.lsst.cloud with Cloud SQL and a GCS bucket).
-Golden files: ``UPDATE_GOLDEN=1`` rewrites them.
+Schemas, golden files, policy, lint and secret values are checked for every
+service chart alike (``test_service_charts.py``).
 """
 
 from __future__ import annotations
@@ -17,21 +18,13 @@ from rsp_platform.routes import ROUTE_TABLE
 from rsp_tap.config import Config, GcsResultStorage, LocalResultStorage, load_config
 from rsp_tap.handlers.health import HEALTH_PATH
 
-from tests.charts.golden import compare_golden
-from tests.charts.kubeschema import assert_valid
 from tests.charts.platform_ingress import platform_ingresses
-from tests.charts.policy import assert_policy
-from tests.charts.rendering import CHARTS_DIR, RenderedChart, lint_chart, load_values
-from tests.charts.secret_scan import find_secret_values
-from tests.charts.workloads import ChartVariants, container, stage_pod_config
+from tests.charts.rendering import RenderedChart
+from tests.charts.service_charts import TAP
+from tests.charts.workloads import container, render_fixtures, stage_pod_config
 
 pytestmark = pytest.mark.helm
 
-CHART = CHARTS_DIR / "tap"
-PROD_VALUES = Path(__file__).parent / "values" / "tap-prod.yaml"
-NAMESPACE = "tap"
-TAP = ChartVariants(CHART, "tap", NAMESPACE, {"default": (), "prod": (PROD_VALUES,)})
-VARIANTS = TAP.names
 SECRET = {
     "database-password": "job-store-pw",
     "database-url": "postgresql+asyncpg://tap:whole@db/tap",
@@ -39,40 +32,12 @@ SECRET = {
     "query-database-url": "postgresql://tap_reader:whole@db/catalogs",
 }
 
-
 _render = TAP.render
-
-
-@pytest.fixture(scope="module", params=VARIANTS)
-def rendered(request: pytest.FixtureRequest) -> RenderedChart:
-    variant: str = request.param
-    return _render(variant)
-
-
-@pytest.fixture(scope="module")
-def prod() -> RenderedChart:
-    return _render("prod")
-
-
-@pytest.fixture(scope="module")
-def default() -> RenderedChart:
-    return _render("default")
-
-
-def test_every_object_is_valid_kubernetes(rendered: RenderedChart) -> None:
-    report = assert_valid(rendered.objects)
-    assert report.skipped == []
-    assert len(report.validated) == len(rendered.objects)
-
-
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_matches_golden_file(variant: str) -> None:
-    compare_golden(f"tap-{variant}", _render(variant).objects)
+rendered, prod, default = render_fixtures(TAP)
 
 
 def test_objects_rendered(rendered: RenderedChart) -> None:
-    kinds = sorted(f"{o['kind']}/{o['metadata']['name']}" for o in rendered.objects)
-    assert kinds == [
+    assert rendered.names() == [
         "ConfigMap/tap",
         "ConfigMap/tap-migrate",
         "Deployment/tap",
@@ -82,16 +47,6 @@ def test_objects_rendered(rendered: RenderedChart) -> None:
         "Service/tap",
         "ServiceAccount/tap",
     ]
-
-
-def test_policy_holds(rendered: RenderedChart) -> None:
-    assert_policy(rendered.objects, namespace=NAMESPACE)
-
-
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_helm_lint_is_clean(variant: str) -> None:
-    values = load_values(PROD_VALUES) if variant == "prod" else None
-    assert lint_chart(CHART, values) == []
 
 
 @pytest.mark.parametrize(
@@ -221,11 +176,6 @@ def test_urls_can_come_whole_from_the_secret(
     assert config.database_url.get_secret_value() == SECRET["database-url"]
     assert config.query_database_url.get_secret_value() == SECRET["query-database-url"]
     assert "DATABASE_PASSWORD" not in env
-
-
-def test_no_secret_values_anywhere(rendered: RenderedChart) -> None:
-    assert find_secret_values(rendered.objects) == []
-    assert rendered.of_kind("Secret") == []
 
 
 def test_one_server_process(rendered: RenderedChart) -> None:

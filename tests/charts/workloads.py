@@ -1,7 +1,8 @@
 """What the service chart tests share: renders by variant and a simulated pod.
 
 :class:`ChartVariants` renders one chart under named sets of values files
-(``default``, ``prod``). :func:`pod_environment` resolves a rendered
+(``default``, ``prod``), and :func:`render_fixtures` makes a test module's
+fixtures of those renders. :func:`pod_environment` resolves a rendered
 container's environment the way the kubelet does (``secretKeyRef`` from a
 Secret, then ``$(VAR)`` expansion), and :func:`stage_pod_config` puts a
 workload's configuration file and environment in place, so a test can start
@@ -15,17 +16,25 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
-from .rendering import KubeObject, RenderedChart, render_chart
+from .rendering import (
+    KubeObject,
+    RenderedChart,
+    load_values,
+    merge_values,
+    render_chart,
+)
 
 __all__ = [
     "ChartVariants",
+    "RenderFixtures",
     "container",
     "pod_environment",
     "pod_spec",
+    "render_fixtures",
     "stage_pod_config",
 ]
 
@@ -62,10 +71,51 @@ class ChartVariants:
             namespace=self.namespace,
         )
 
+    def values(self, variant: str = "default") -> dict[str, Any]:
+        """The variant's values files merged, as Helm merges ``-f`` files."""
+        return merge_values(*(load_values(f) for f in self.variants[variant]))
+
     @property
     def names(self) -> list[str]:
         """The variants' names, sorted (for ``pytest.mark.parametrize``)."""
         return sorted(self.variants)
+
+
+class RenderFixtures(NamedTuple):
+    """Module-scoped fixtures of a chart's renders (see :func:`render_fixtures`)."""
+
+    rendered: object
+    """Each variant in turn."""
+
+    prod: object
+    """The ``prod`` variant."""
+
+    default: object
+    """The ``default`` variant."""
+
+
+def render_fixtures(charts: ChartVariants) -> RenderFixtures:
+    """Fixtures ``rendered`` (every variant), ``prod`` and ``default`` of a chart.
+
+    pytest finds fixtures by the names of a test module's globals, so a module
+    takes them as ``rendered, prod, default = render_fixtures(CHART_VARIANTS)``.
+    Each render is made once per module.
+    """
+
+    @pytest.fixture(scope="module", params=charts.names, name="rendered")
+    def rendered(request: pytest.FixtureRequest) -> RenderedChart:
+        variant: str = request.param
+        return charts.render(variant)
+
+    @pytest.fixture(scope="module", name="prod")
+    def prod() -> RenderedChart:
+        return charts.render("prod")
+
+    @pytest.fixture(scope="module", name="default")
+    def default() -> RenderedChart:
+        return charts.render("default")
+
+    return RenderFixtures(rendered, prod, default)
 
 
 def pod_spec(obj: KubeObject) -> dict[str, Any]:
