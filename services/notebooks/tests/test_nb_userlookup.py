@@ -144,7 +144,12 @@ def test_an_expired_user_is_read_again(cache: UserIndex, db: Session) -> None:
 
 
 @pytest.fixture
-async def hub(cache: UserIndex) -> AsyncIterator[MockHub]:
+async def hub(
+    cache: UserIndex,  # installed before the hub starts
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> AsyncIterator[MockHub]:
+    monkeypatch.chdir(tmp_path)  # the hub writes its cookie secret here
     config = Config()
     config.JupyterHub.db_url = "sqlite://"
     config.JupyterHub.activity_resolution = 300
