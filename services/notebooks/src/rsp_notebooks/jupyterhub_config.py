@@ -41,7 +41,8 @@ c.JupyterHub.cleanup_servers = settings.cleanup_servers  # labs outlive restarts
 c.JupyterHub.allow_named_servers = False
 c.JupyterHub.redirect_to_server = False
 
-# The proxy: started by the hub locally, its own Deployment in Kubernetes.
+# The proxy: its own process (make dev) or Deployment (Kubernetes); the hub
+# starts one only when proxy_command is set (the notebooks tests).
 c.ConfigurableHTTPProxy.api_url = settings.proxy_api_url
 c.ConfigurableHTTPProxy.should_start = bool(settings.proxy_command)
 if settings.proxy_command:
