@@ -11,8 +11,11 @@ the message are those of :mod:`rsp_platform.settings`).
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Self
+from urllib.parse import parse_qsl, urlsplit
 
+from cryptography import x509
 from pydantic import (
     AnyHttpUrl,
     BaseModel,
@@ -26,7 +29,13 @@ from pydantic_settings import SettingsConfigDict
 from rsp_platform.scopes import KNOWN_SCOPES
 from rsp_platform.settings import PlatformSettings, load_settings
 
-__all__ = ["DEFAULT_SCOPES", "Config", "GitHubConfig", "load_config"]
+__all__ = [
+    "DEFAULT_SCOPES",
+    "Config",
+    "GitHubConfig",
+    "check_ca_file",
+    "load_config",
+]
 
 CONFIG_PATH_ENV = "RSP_GATEWAY_CONFIG_PATH"
 
@@ -117,6 +126,24 @@ class Config(PlatformSettings):
             ),
         ),
     ] = "rsp-gateway"
+    redis_ca_file: Annotated[
+        Path | None,
+        Field(
+            description=(
+                "PEM file of the CA certificate(s) Redis's TLS certificate must"
+                " chain to (rediss:// only; none: the system's CAs)"
+            )
+        ),
+    ] = None
+    redis_tls_check_hostname: Annotated[
+        bool,
+        Field(
+            description=(
+                "Whether Redis's TLS certificate must also name the host of"
+                " redis_url (the CA is checked either way)"
+            )
+        ),
+    ] = True
     session_secret: Annotated[
         SecretStr,
         Field(
@@ -208,6 +235,13 @@ class Config(PlatformSettings):
             raise ValueError("base_url must be only scheme, host and port")
         return value
 
+    @field_validator("redis_ca_file")
+    @classmethod
+    def _redis_ca_file_holds_certificates(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            check_ca_file(value)
+        return value
+
     @field_validator("group_refresh_interval")
     @classmethod
     def _refresh_interval_is_sane(cls, value: timedelta) -> timedelta:
@@ -223,12 +257,40 @@ class Config(PlatformSettings):
             raise ValueError(
                 "no login method: configure github (or dev_login in local)"
             )
+        self._check_redis_tls()
         unknown = set(self.group_mapping) - set(self.known_scopes)
         if unknown:
             raise ValueError(
                 f"group_mapping names unknown scopes: {', '.join(sorted(unknown))}"
             )
         return self
+
+    def _check_redis_tls(self) -> None:
+        """Refuse TLS settings that would not be used or would be overridden.
+
+        redis-py lets ``ssl_*`` query parameters of the URL win over the
+        options the gateway passes, so they are refused: certificates are
+        always verified with ``rediss://``. Messages never quote the URL,
+        which may hold the password.
+        """
+        if self.redis_url is None:
+            if self.redis_ca_file is not None:
+                raise ValueError("redis_ca_file is set but redis_url is not")
+            return
+        url = urlsplit(self.redis_url.get_secret_value())
+        if self.redis_ca_file is not None and url.scheme != "rediss":
+            raise ValueError(
+                "redis_ca_file needs a rediss:// redis_url (TLS); with"
+                f" {url.scheme or 'no scheme'}:// it would not be used"
+            )
+        options = sorted(
+            {k for k, _ in parse_qsl(url.query) if k.lower().startswith("ssl")}
+        )
+        if options:
+            raise ValueError(
+                f"redis_url must not carry TLS options ({', '.join(options)});"
+                " use redis_ca_file and redis_tls_check_hostname"
+            )
 
     @property
     def origin(self) -> str:
@@ -242,6 +304,31 @@ class Config(PlatformSettings):
             self.base_url.scheme == "http"
             and self.base_url.host in ("localhost", "127.0.0.1")
         )
+
+
+def check_ca_file(path: Path) -> list[x509.Certificate]:
+    """The certificates of a PEM file of CAs, refusing one that has none.
+
+    Raises
+    ------
+    ValueError
+        If the file is missing, unreadable, or holds no PEM certificate or
+        one that does not parse.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ValueError(f"{path} does not exist") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path} is a directory, not a PEM file") from None
+    except OSError as e:
+        raise ValueError(f"cannot read {path}: {e.strerror or e}") from None
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        raise ValueError(f"{path} holds no PEM certificate (BEGIN CERTIFICATE)")
+    try:
+        return x509.load_pem_x509_certificates(data)
+    except ValueError:
+        raise ValueError(f"{path} holds a PEM block that is no certificate") from None
 
 
 def load_config() -> Config:

@@ -32,7 +32,7 @@ from .storage.database import (
     create_database_engine,
     create_session_maker,
 )
-from .storage.fanout import TokenEventChannel
+from .storage.fanout import RedisTLS, TokenEventChannel
 from .storage.github import GitHubStorage
 from .storage.last_used import LastUsedRecorder
 from .storage.session import SessionCookieCodec
@@ -77,6 +77,10 @@ class ProcessContext:
                 config.redis_url.get_secret_value(),
                 prefix=config.redis_prefix,
                 secret=config.token_hash_key.get_secret_value(),
+                tls=RedisTLS(
+                    ca_file=config.redis_ca_file,
+                    check_hostname=config.redis_tls_check_hostname,
+                ),
             )
             channel.start()
         last_used = LastUsedRecorder(sessions, interval=last_used_interval)

@@ -12,6 +12,10 @@ unreachable, connection dropped, no answer to pings), callers bypass every
 cache and read the database; when the subscription is back the local
 cache is cleared, since events may have been missed meanwhile.
 
+With a ``rediss://`` URL the server's certificate is always verified
+(against :class:`RedisTLS`'s CA file, or the system's CAs), whatever the
+URL's query says: there is no fallback to an unverified connection.
+
 An eviction that could not be published (a passing Redis error seen only by
 the revoking process) is kept and published again by the subscriber loop
 until it goes through, so other processes learn of it within moments rather
@@ -26,13 +30,18 @@ import contextlib
 import hashlib
 import hmac
 import json
+import ssl
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import structlog
 from cryptography.fernet import Fernet, InvalidToken
 from pydantic import ValidationError
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.connection import parse_url
 from redis.exceptions import RedisError
 
 from ..models.token import Token, TokenData
@@ -40,7 +49,7 @@ from ..models.token import Token, TokenData
 if TYPE_CHECKING:
     from .cache import ChildKey
 
-__all__ = ["TokenEventChannel"]
+__all__ = ["RedisTLS", "TokenEventChannel"]
 
 _TOMBSTONE = "-"
 _ERRORS = (RedisError, OSError, asyncio.TimeoutError)
@@ -52,6 +61,49 @@ def _ignore_keys(_keys: list[str]) -> None:
 
 def _ignore() -> None:
     pass
+
+
+@dataclass(frozen=True)
+class RedisTLS:
+    """How Redis's TLS certificate is verified (``rediss://`` URLs only)."""
+
+    ca_file: Path | None = None
+    """PEM file of the CA(s) the certificate must chain to; none: system CAs."""
+
+    check_hostname: bool = True
+    """Whether the certificate must also name the host of the URL."""
+
+    def connection_options(self) -> dict[str, Any]:
+        """redis-py's TLS options: a verified certificate, TLS 1.2 or later."""
+        options: dict[str, Any] = {
+            "ssl_cert_reqs": ssl.CERT_REQUIRED,
+            "ssl_check_hostname": self.check_hostname,
+            "ssl_min_version": ssl.TLSVersion.TLSv1_2,
+        }
+        if self.ca_file is not None:
+            options["ssl_ca_certs"] = str(self.ca_file)
+        return options
+
+
+def _client(url: str, tls: RedisTLS | None, **options: Any) -> Redis:
+    """A client of ``url`` whose TLS options win over the URL's query.
+
+    ``Redis.from_url`` lets the URL's query override every option (so
+    ``?ssl_cert_reqs=none`` would turn verification off); here the TLS
+    options are applied last.
+
+    Raises
+    ------
+    ValueError
+        If ``tls`` names a CA file but the URL is not ``rediss://``.
+    """
+    scheme = urlsplit(url).scheme
+    kwargs: dict[str, Any] = {**options, **parse_url(url)}
+    if scheme == "rediss":
+        kwargs.update((tls or RedisTLS()).connection_options())
+    elif tls is not None and tls.ca_file is not None:
+        raise ValueError("a Redis CA file needs a rediss:// URL")
+    return Redis.from_pool(ConnectionPool(**kwargs))
 
 
 class TokenEventChannel:
@@ -69,19 +121,33 @@ class TokenEventChannel:
     ping_interval
         Seconds between pings on the subscription; three intervals without
         any answer count as a lost subscription.
+    tls
+        How the server's certificate is verified with a ``rediss://`` URL
+        (default: against the system's CAs, host name checked).
+
+    Raises
+    ------
+    ValueError
+        If ``tls`` names a CA file but the URL is not ``rediss://``.
     """
 
     def __init__(
-        self, url: str, *, prefix: str, secret: str, ping_interval: float = 2.0
+        self,
+        url: str,
+        *,
+        prefix: str,
+        secret: str,
+        ping_interval: float = 2.0,
+        tls: RedisTLS | None = None,
     ) -> None:
         options: dict[str, Any] = {
             "decode_responses": True,
             "socket_connect_timeout": 0.5,
             "socket_timeout": 1.0,
         }
-        self._redis: Redis = Redis.from_url(url, **options)
-        self._subscriber: Redis = Redis.from_url(
-            url, client_name=f"{prefix}:events", **options
+        self._redis: Redis = _client(url, tls, **options)
+        self._subscriber: Redis = _client(
+            url, tls, client_name=f"{prefix}:events", **options
         )
         self._prefix = prefix
         self._ping_interval = ping_interval
