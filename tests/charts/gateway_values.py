@@ -8,9 +8,14 @@ re-exported here for the tests that import them from this module.
 
 from __future__ import annotations
 
+import datetime
 import secrets
 
+from cryptography import x509
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from rsp_gateway.models.token import Token
 
 from .service_charts import GATEWAY
@@ -39,11 +44,31 @@ SECRET_KEYS = frozenset(
         "database-password",
         "database-url",
         "redis-password",
+        "redis-ca",
         "github-client-secret",
         "bootstrap-token",
     }
 )
 """Every key of the gateway's Secret that the chart may reference."""
+
+
+def _ca_certificate() -> str:
+    """A fresh self-signed CA certificate, PEM (what Memorystore hands out)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Redis test CA")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def dummy_secret() -> dict[str, str]:
@@ -54,6 +79,7 @@ def dummy_secret() -> dict[str, str]:
         "database-password": secrets.token_hex(16),
         "database-url": "postgresql+asyncpg://gw:" + secrets.token_hex(8) + "@db/gw",
         "redis-password": secrets.token_hex(16),
+        "redis-ca": _ca_certificate(),
         "github-client-secret": secrets.token_hex(20),
         "bootstrap-token": str(Token.generate()),
     }

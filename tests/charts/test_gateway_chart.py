@@ -33,7 +33,12 @@ from tests.charts.gateway_values import (
 from tests.charts.kubeschema import assert_valid
 from tests.charts.platform_ingress import platform_ingresses, spec_by_path
 from tests.charts.rendering import REPO_ROOT, RenderedChart, load_values, render_chart
-from tests.charts.workloads import container, render_fixtures, stage_pod_config
+from tests.charts.workloads import (
+    container,
+    pod_spec,
+    render_fixtures,
+    stage_pod_config,
+)
 
 pytestmark = pytest.mark.helm
 
@@ -98,6 +103,8 @@ def test_schema_refuses_unknown_keys(values: dict[str, Any], complaint: str) -> 
         ({"config": {"logLevel": "LOUD"}}, "logLevel"),
         ({"image": {"tag": "latest"}}, "tag"),
         ({"database": {"port": 70000}}, "port"),
+        ({"redis": {"checkHostname": "no"}}, "checkHostname"),
+        ({"redis": {"caFromSecret": "yes"}}, "caFromSecret"),
         ({"securityContext": {"runAsUser": 0, "runAsGroup": 1000}}, "runAsUser"),
         ({"resources": {"limits": {"memory": "lots"}}}, "memory"),
         ({"networkPolicy": {"databaseCidrs": ["everywhere"]}}, "databaseCidrs"),
@@ -181,6 +188,9 @@ def test_prod_config_is_what_values_say(
     assert config.redis_url.get_secret_value() == (
         f"rediss://:{secret['redis-password']}@10.88.1.4:6378/0"
     )
+    assert config.redis_ca_file is not None
+    assert config.redis_ca_file.read_text() == secret["redis-ca"]
+    assert config.redis_tls_check_hostname is False
     assert config.database_url.get_secret_value() == (
         f"postgresql+asyncpg://gateway:{secret['database-password']}@10.88.0.3:5432/gateway"
     )
@@ -267,6 +277,10 @@ def test_config_change_rolls_the_deployment(default: RenderedChart) -> None:
         ({"config": {"devLogin": False}, "github": {"enabled": True}}, "clientId"),
         ({"redis": {"enabled": True, "host": ""}}, "redis.host"),
         (
+            {"redis": {"enabled": True, "caFromSecret": True}},
+            "redis.caFromSecret needs redis.tls",
+        ),
+        (
             {"global": {"ingressFlavour": "gateway-api"}},
             "referenceGrant.fromNamespaces: name the namespaces",
         ),
@@ -292,7 +306,64 @@ def test_secrets_only_from_the_named_secret(prod: RenderedChart) -> None:
                 keys.add(ref["key"])
             else:
                 assert set(var) == {"name", "value"}
-    assert keys == SECRET_KEYS - {"database-url"}
+    assert keys == SECRET_KEYS - {"database-url", "redis-ca"}
+
+
+# Redis's CA: a key of the Secret, mounted as a file
+
+
+REDIS_CA_DIR = "/etc/rsp-gateway-redis"
+
+
+def _redis_ca_volumes(rendered: RenderedChart) -> list[tuple[Any, Any]]:
+    """(volume, mount) of the redis-ca volume in each workload, if any."""
+    found = []
+    for kind in ("Deployment", "Job", "CronJob"):
+        obj = rendered.of_kind(kind)[0]
+        volumes = [v for v in pod_spec(obj)["volumes"] if v["name"] == "redis-ca"]
+        mounts = [m for m in container(obj)["volumeMounts"] if m["name"] == "redis-ca"]
+        found.append((volumes[0] if volumes else None, mounts[0] if mounts else None))
+    return found
+
+
+def test_redis_ca_is_mounted_read_only_from_the_secret(prod: RenderedChart) -> None:
+    for volume, mount in _redis_ca_volumes(prod):
+        assert volume == {
+            "name": "redis-ca",
+            "secret": {
+                "secretName": "gateway",
+                "items": [{"key": "redis-ca", "path": "ca.pem"}],
+            },
+        }
+        assert mount == {
+            "name": "redis-ca",
+            "mountPath": REDIS_CA_DIR,
+            "readOnly": True,
+        }
+    data = yaml.safe_load(prod.get("ConfigMap", "gateway")["data"]["gateway.yaml"])
+    assert data["redis_ca_file"] == f"{REDIS_CA_DIR}/ca.pem"
+    assert data["redis_tls_check_hostname"] is False
+
+
+def test_no_redis_ca_without_the_value(default: RenderedChart) -> None:
+    plain = _render("prod", {"redis": {"caFromSecret": False, "checkHostname": True}})
+    for rendered in (default, plain):
+        assert _redis_ca_volumes(rendered) == [(None, None)] * 3
+    data = yaml.safe_load(plain.get("ConfigMap", "gateway")["data"]["gateway.yaml"])
+    assert "redis_ca_file" not in data
+    assert data["redis_tls_check_hostname"] is True
+
+
+def _external_secret_keys(values: dict[str, Any]) -> dict[str, str]:
+    rendered = _render("prod", {"externalSecret": {"enabled": True}, **values})
+    (external,) = rendered.of_kind("ExternalSecret")
+    return {d["secretKey"]: d["remoteRef"]["key"] for d in external["spec"]["data"]}
+
+
+def test_external_secret_brings_the_redis_ca() -> None:
+    keys = _external_secret_keys({})
+    assert keys["redis-ca"] == "gateway-redis-ca"
+    assert "redis-ca" not in _external_secret_keys({"redis": {"caFromSecret": False}})
 
 
 def test_database_url_can_come_whole_from_the_secret(

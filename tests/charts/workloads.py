@@ -160,6 +160,36 @@ def pod_environment(
     return env
 
 
+def _stage_secret_volumes(
+    main: Mapping[str, Any],
+    pod: Mapping[str, Any],
+    secret_name: str,
+    values: Mapping[str, str],
+    tmp_path: Path,
+) -> dict[str, Path]:
+    """Write the files of the container's volumes of the Secret, as the kubelet.
+
+    Returns mount path -> the directory written. A volume of another Secret
+    is not written (its mount paths stay as they are).
+    """
+    mounts = {m["name"]: m["mountPath"] for m in main.get("volumeMounts") or []}
+    staged: dict[str, Path] = {}
+    for volume in pod.get("volumes") or []:
+        source = volume.get("secret")
+        if not source or source.get("secretName") != secret_name:
+            continue
+        if volume["name"] not in mounts:
+            continue
+        items = source.get("items") or [{"key": k, "path": k} for k in values]
+        local = tmp_path / "mounts" / volume["name"]
+        for item in items:
+            target = local / item["path"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(values[item["key"]])
+        staged[mounts[volume["name"]]] = local
+    return staged
+
+
 def stage_pod_config(
     rendered: RenderedChart,
     workload: tuple[str, str],
@@ -175,7 +205,10 @@ def stage_pod_config(
     ``tmp_path`` and ``<env_prefix>CONFIG_PATH`` points there (after checking
     that the container points at the mounted file). Every other
     ``<env_prefix>*`` variable is replaced by the container's environment,
-    resolved with the Secret's values. Returns that environment.
+    resolved with the Secret's values. Volumes of that Secret are written
+    under ``tmp_path`` too, and their mount paths in the configuration file
+    and the environment replaced by where they were written. Returns that
+    environment.
 
     Parameters
     ----------
@@ -203,8 +236,14 @@ def stage_pod_config(
     (filename,) = config_map["data"]
     path_var = f"{env_prefix}CONFIG_PATH"
     assert env[path_var] == f"{mount['mountPath']}/{filename}"
+    text = config_map["data"][filename]
+    for mount_path, local in _stage_secret_volumes(
+        main, pod, secret_name, values, tmp_path
+    ).items():
+        text = text.replace(mount_path, str(local))
+        env = {k: v.replace(mount_path, str(local)) for k, v in env.items()}
     config_file = tmp_path / filename
-    config_file.write_text(config_map["data"][filename])
+    config_file.write_text(text)
     for var in [v for v in os.environ if v.startswith(env_prefix)]:
         monkeypatch.delenv(var)
     for var, value in env.items():

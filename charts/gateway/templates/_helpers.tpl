@@ -102,8 +102,16 @@ variables from the Secret (see gateway.env).
   "log_level" $c.logLevel
   "log_json" $c.logJson
 }}
-{{- if .Values.redis.enabled }}
-{{- $_ := set $config "redis_prefix" .Values.redis.prefix }}
+{{- $redis := .Values.redis }}
+{{- if $redis.enabled }}
+{{- $_ := set $config "redis_prefix" $redis.prefix }}
+{{- $_ := set $config "redis_tls_check_hostname" $redis.checkHostname }}
+{{- if $redis.caFromSecret }}
+{{- if not $redis.tls }}
+{{- fail "redis.caFromSecret needs redis.tls: without TLS the CA would not be used" }}
+{{- end }}
+{{- $_ := set $config "redis_ca_file" (include "gateway.redisCaFile" .) }}
+{{- end }}
 {{- end }}
 {{- with $c.knownScopes }}
 {{- $_ := set $config "known_scopes" . }}
@@ -133,6 +141,15 @@ variables from the Secret (see gateway.env).
 {{/* Where the configuration file is mounted, and its name. */}}
 {{- define "gateway.configDir" -}}/etc/rsp-gateway{{- end }}
 {{- define "gateway.configFile" -}}gateway.yaml{{- end }}
+
+{{/* Where the Secret's redis-ca key is mounted (redis.caFromSecret). */}}
+{{- define "gateway.redisCaDir" -}}/etc/rsp-gateway-redis{{- end }}
+{{- define "gateway.redisCaFile" -}}{{ include "gateway.redisCaDir" . }}/ca.pem{{- end }}
+
+{{/* Whether the pods mount Redis's CA from the Secret ("true" or empty). */}}
+{{- define "gateway.redisCaMounted" -}}
+{{- if and .Values.redis.enabled .Values.redis.caFromSecret }}true{{ end }}
+{{- end }}
 
 {{/* A variable read from a key of the gateway's Secret. */}}
 {{- define "gateway.secretEnv" -}}
@@ -198,7 +215,11 @@ capabilities:
     - ALL
 {{- end }}
 
-{{/* Volumes of every gateway pod: the configuration and a writable /tmp. */}}
+{{/*
+Volumes of every gateway pod: the configuration, a writable /tmp and, with
+redis.caFromSecret, Redis's CA from the Secret's redis-ca key (every pod
+loads the same configuration, which names that file).
+*/}}
 {{- define "gateway.volumes" -}}
 - name: config
   configMap:
@@ -206,6 +227,14 @@ capabilities:
 - name: tmp
   emptyDir:
     sizeLimit: {{ .root.Values.tmpSize }}
+{{- if include "gateway.redisCaMounted" .root }}
+- name: redis-ca
+  secret:
+    secretName: {{ .root.Values.secrets.name }}
+    items:
+      - key: redis-ca
+        path: {{ base (include "gateway.redisCaFile" .root) }}
+{{- end }}
 {{- end }}
 
 {{- define "gateway.volumeMounts" -}}
@@ -214,6 +243,11 @@ capabilities:
   readOnly: true
 - name: tmp
   mountPath: /tmp
+{{- if include "gateway.redisCaMounted" . }}
+- name: redis-ca
+  mountPath: {{ include "gateway.redisCaDir" . }}
+  readOnly: true
+{{- end }}
 {{- end }}
 
 {{/* Scheduling settings shared by all pods. */}}
