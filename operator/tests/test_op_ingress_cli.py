@@ -56,6 +56,7 @@ def _run(args: list[str], env: dict[str, str]) -> Any:
         ({}, {"host": "data.lsst.cloud", "ingressClass": "nginx"}, "ingressClass"),
         ({}, {"gateway_api": {"gateway": "edge"}}, "gateway_api.gateway"),
         ({}, {"host": "Data_LSST"}, "host: String should match pattern"),
+        ({}, {"resync_seconds": 0}, "resync_seconds: Input should be greater than 0"),
     ],
 )
 def test_bad_settings_stop_before_kopf(

@@ -36,6 +36,7 @@ async def test_startup_fills_the_memo(monkeypatch: pytest.MonkeyPatch) -> None:
     try:
         assert loaded == [True]
         assert isinstance(memo["ingress_factory"], IngressFactory)
+        assert memo["ingress_resync"].interval == 300
         assert memo["settings"].host == "data-dev.lsst.cloud"
     finally:
         await main.stop_operator(memo)

@@ -259,23 +259,6 @@ async def test_kinds_of_the_other_flavour_need_no_permission(
         await harness.reconcile("tap")
 
 
-async def test_object_edited_by_someone_is_put_back_on_spec_change(
-    harness: IngressHarness,
-) -> None:
-    """Our objects are recognised by owner, not by name alone, and replaced."""
-    kube = harness.kube
-    await harness.apply(load_resource("gateway-api"))
-    await harness.reconcile("gateway-api")
-    ingress = kube.objects("Ingress", NAMESPACE)["gateway-api"]
-    ingress.metadata.annotations[SPEC_HASH_ANNOTATION] = "edited"
-    kube.clear_calls()
-    await harness.reconcile("gateway-api")
-    assert kube.writes() == ["replace_namespaced_ingress"]
-    assert kube.event_reasons(NAMESPACE)[-1] == "Reconciled"
-    restored = kube.objects("Ingress", NAMESPACE)["gateway-api"]
-    assert restored.metadata.annotations[SPEC_HASH_ANNOTATION] != "edited"
-
-
 def test_handlers_are_registered_for_create_update_resume() -> None:
     registry = kopf.get_default_registry()
     handlers = [

@@ -94,6 +94,16 @@ class OperatorSettings(PlatformSettings):
         timedelta,
         Field(description="How often each ServiceToken's token is checked"),
     ] = timedelta(minutes=10)
+    resync_seconds: Annotated[
+        int,
+        Field(
+            gt=0,
+            description=(
+                "How often each PlatformIngress's objects are compared with what"
+                " it wants, and put back if someone edited them (seconds)"
+            ),
+        ),
+    ] = 300
     namespaces: Annotated[
         list[str],
         Field(
@@ -102,6 +112,9 @@ class OperatorSettings(PlatformSettings):
         ),
     ]
     log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
+    log_json: Annotated[
+        bool, Field(description="Log JSON lines (production) instead of console lines")
+    ] = True
 
     @property
     def external_url(self) -> str:

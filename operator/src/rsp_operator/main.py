@@ -10,6 +10,9 @@ resource's handlers. Handlers find in the memo:
     One ``kubernetes_asyncio`` API client for the whole process.
 ``ingress_factory``
     The :class:`~rsp_operator.ingress.IngressFactory`.
+``ingress_resync``
+    The :class:`~rsp_operator.ingress.resync.ResyncSchedule` of the
+    PlatformIngress timer.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from kubernetes_asyncio.config import ConfigException
 from . import GROUP, handlers
 from .config import OperatorSettings, load_operator_settings
 from .ingress.factory import IngressFactory
+from .ingress.resync import ResyncSchedule
 
 __all__ = [
     "configure_kopf",
@@ -84,6 +88,7 @@ async def start_operator(settings: kopf.OperatorSettings, memo: kopf.Memo) -> No
     api_client = client.ApiClient()
     memo["api_client"] = api_client
     memo["ingress_factory"] = IngressFactory(operator_settings, api_client)
+    memo["ingress_resync"] = ResyncSchedule(operator_settings.resync_seconds)
 
 
 async def stop_operator(memo: kopf.Memo) -> None:

@@ -3,14 +3,16 @@
 :class:`IngressHarness` keeps PlatformIngress objects in
 :class:`~optest.ingress_kube.IngressKubernetes` as the API server would
 (uid, generation bumped on spec changes, status subresource), runs the
-operator's kopf handler on them with the operator's own factory, and
-writes the handler's status patch back, as kopf does.
+operator's kopf handlers on them (the change handler, or the resync timer
+on a clock the test moves) with the operator's own factory, and writes the
+handler's status patch back, as kopf does.
 """
 
 from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +21,14 @@ import yaml
 from kubernetes_asyncio import client
 from rsp_operator import GROUP, VERSION
 from rsp_operator.config import OperatorSettings
-from rsp_operator.handlers.platformingress import reconcile_platform_ingress
+from rsp_operator.handlers.platformingress import (
+    reconcile_platform_ingress,
+    resync_platform_ingress,
+)
 from rsp_operator.ingress.factory import IngressFactory
-from rsp_operator.ingress.model import PLURAL
+from rsp_operator.ingress.model import PLURAL, ObjectRef
+from rsp_operator.ingress.resync import ResyncSchedule
+from rsp_operator.ingress.storage import KINDS
 
 from .ingress_kube import IngressKubernetes
 
@@ -65,6 +72,9 @@ class IngressHarness:
         self.kube = kube
         self.settings = settings
         self.api_client = client.ApiClient()
+        self.now = 0.0
+        """The resync schedule's clock (seconds); tests move it."""
+        self.schedule = ResyncSchedule(settings.resync_seconds, lambda: self.now)
 
     async def close(self) -> None:
         """Release the API client."""
@@ -104,18 +114,58 @@ class IngressHarness:
         )
         return copy.deepcopy(body)
 
+    async def edit(
+        self,
+        kind: str,
+        name: str,
+        change: Callable[[dict[str, Any]], None],
+        namespace: str = NAMESPACE,
+    ) -> None:
+        """Change an object made by the operator as ``kubectl edit`` would.
+
+        ``change`` edits the object (a dictionary, as in YAML) in place; the
+        calls made are then forgotten, so that a test counts only the
+        operator's.
+        """
+        (api_version,) = [k.api_version for k in KINDS if k.kind == kind]
+        ref = ObjectRef(api_version, kind, name)
+        store = IngressFactory(self.settings, self.api_client).create_store()
+        obj = await store.read(ref, namespace)
+        assert obj is not None, f"no {kind}/{name}"
+        change(obj)
+        await store.replace(obj, obj["metadata"]["resourceVersion"])
+        self.kube.clear_calls()
+
     async def reconcile(self, name: str, namespace: str = NAMESPACE) -> dict[str, Any]:
-        """Run the handler once as kopf would; return the status patch it made.
+        """Run the change handler once as kopf would; return its status patch.
 
         The handler's exception (kopf.PermanentError, TemporaryError) is
         raised after the patch is applied, as kopf applies it either way.
         """
+        return await self._run(reconcile_platform_ingress, name, namespace)
+
+    async def resync(
+        self, name: str, namespace: str = NAMESPACE, *, wait: bool = True
+    ) -> dict[str, Any]:
+        """Run the resync timer once; return its status patch.
+
+        With ``wait``, the clock first moves on by ``resync_seconds`` (the
+        resync is due); without, the timer fires as it is.
+        """
+        if wait:
+            self.now += self.settings.resync_seconds
+        return await self._run(resync_platform_ingress, name, namespace)
+
+    async def _run(self, handler: Any, name: str, namespace: str) -> dict[str, Any]:
         body = await self.get(name, namespace)
         patch = kopf.Patch()
-        memo = kopf.Memo(ingress_factory=IngressFactory(self.settings, self.api_client))
+        memo = kopf.Memo(
+            ingress_factory=IngressFactory(self.settings, self.api_client),
+            ingress_resync=self.schedule,
+        )
         error: Exception | None = None
         try:
-            await reconcile_platform_ingress(body, patch, memo)
+            await handler(body=body, patch=patch, memo=memo)
         except (kopf.PermanentError, kopf.TemporaryError) as e:
             error = e
         status_patch: dict[str, Any] = dict(patch.get("status") or {})

@@ -10,15 +10,15 @@ import structlog
 from rsp_platform.settings import ConfigurationError
 
 from ..config import OperatorSettings
+from .drift import drift
 from .model import (
     MalformedResourceError,
     ObjectRef,
     PlatformIngress,
     parse_platform_ingress,
 )
-from .objects import SPEC_HASH_ANNOTATION
 from .render import desired_objects, object_ref
-from .status import build_status
+from .status import build_status, status_changes
 from .storage import (
     EventRecorder,
     EventTarget,
@@ -84,12 +84,6 @@ class ReconcileOutcome:
     retry_after: float | None = None
 
 
-def _digest(obj: Mapping[str, Any]) -> str | None:
-    annotations = obj.get("metadata", {}).get("annotations") or {}
-    value = annotations.get(SPEC_HASH_ANNOTATION)
-    return str(value) if value is not None else None
-
-
 class PlatformIngressService:
     """Keeps each ``PlatformIngress``'s ingress objects as its spec says."""
 
@@ -108,8 +102,10 @@ class PlatformIngressService:
     async def reconcile(self, resource: PlatformIngress) -> ReconcileResult:
         """Create, replace and delete objects until they are the desired ones.
 
-        An object whose digest annotation matches is left alone, so a second
-        reconciliation of an unchanged resource writes nothing.
+        An object that still holds everything the operator wrote (see
+        :mod:`.drift`; what the API server or others add does not count) is
+        left alone, so a second reconciliation of an unchanged resource
+        writes nothing. One edited by someone else is replaced.
 
         Raises
         ------
@@ -134,7 +130,14 @@ class PlatformIngressService:
                 if current is None:
                     result.created.append(ref)
                     continue
-            if _digest(current) != _digest(obj):
+            where = drift(current, obj)
+            if where is not None:
+                self._logger.info(
+                    "Replacing an object that differs from the desired one",
+                    namespace=resource.namespace,
+                    object=f"{ref.kind}/{ref.name}",
+                    field=where,
+                )
                 version = current.get("metadata", {}).get("resourceVersion")
                 await self._store.replace(obj, version)
                 result.replaced.append(ref)
@@ -168,11 +171,19 @@ class PlatformIngressService:
             )
         return current
 
-    async def reconcile_body(self, body: Mapping[str, Any]) -> ReconcileOutcome:
+    async def reconcile_body(
+        self, body: Mapping[str, Any], *, periodic: bool = False
+    ) -> ReconcileOutcome:
         """Parse a resource as the API returns it, reconcile it, say how it went.
 
         Never raises for a bad resource or a failed API call: the outcome
         carries the status to record and whether a retry may help.
+
+        A ``periodic`` reconciliation (the resync timer's, with no change of
+        the resource) posts an event only when it changes something: objects
+        put back as the resource wants them (``DriftCorrected``), or a
+        ``Ready`` condition that becomes different. Repeating the same
+        failure every period would only bury the first event.
         """
         previous = body.get("status")
         metadata = body.get("metadata") or {}
@@ -180,74 +191,98 @@ class PlatformIngressService:
         logger = self._logger.bind(
             namespace=metadata.get("namespace"), name=metadata.get("name")
         )
-
-        def status(
-            ready: bool, reason: str, message: str, objects: list[ObjectRef]
-        ) -> dict[str, Any]:
-            return build_status(
-                ready=ready,
-                reason=reason,
-                message=message,
-                generation=generation,
-                objects=objects,
-                previous=previous,
-            )
-
+        target = EventTarget.from_body(body)
         recorded = [
             ObjectRef(o.get("apiVersion", ""), o.get("kind", ""), o.get("name", ""))
             for o in (previous or {}).get("objects") or []
         ]
+
+        def failed(
+            reason: str,
+            message: str,
+            *,
+            retry_after: float | None = None,
+            event_reason: str | None = None,
+        ) -> tuple[ReconcileOutcome, tuple[str, str, str]]:
+            status = build_status(
+                ready=False,
+                reason=reason,
+                message=message,
+                generation=generation,
+                objects=recorded,
+                previous=previous,
+            )
+            outcome = ReconcileOutcome(
+                status=status,
+                error=message,
+                permanent=retry_after is None,
+                retry_after=retry_after,
+            )
+            return outcome, ("Warning", event_reason or reason, message)
+
+        event: tuple[str, str, str] | None
         try:
             resource = parse_platform_ingress(body)
-        except MalformedResourceError as e:
-            message = f"invalid PlatformIngress: {e}"
-            logger.warning("Invalid PlatformIngress", problem=str(e))
-            target = EventTarget.from_body(body)
-            await self._events.post(target, "Warning", "InvalidSpec", message)
-            return ReconcileOutcome(
-                status=status(False, "InvalidSpec", message, recorded),
-                error=message,
-                permanent=True,
-            )
-        target = EventTarget.of(resource)
-        try:
+            target = EventTarget.of(resource)
             result = await self.reconcile(resource)
         except MalformedResourceError as e:
             message = f"invalid PlatformIngress: {e}"
-            await self._events.post(target, "Warning", "InvalidSpec", message)
-            return ReconcileOutcome(
-                status=status(False, "InvalidSpec", message, recorded),
-                error=message,
-                permanent=True,
-            )
+            logger.warning("Invalid PlatformIngress", problem=str(e))
+            outcome, event = failed("InvalidSpec", message)
         except ConfigurationError as e:
             message = str(e).replace("\n ", "")
-            await self._events.post(target, "Warning", "OperatorMisconfigured", message)
-            return ReconcileOutcome(
-                status=status(False, "OperatorMisconfigured", message, recorded),
-                error=message,
-                permanent=True,
-            )
+            outcome, event = failed("OperatorMisconfigured", message)
         except NameConflictError as e:
-            await self._events.post(target, "Warning", "NameConflict", str(e))
-            return ReconcileOutcome(
-                status=status(False, "NameConflict", str(e), recorded),
-                error=str(e),
-                retry_after=CONFLICT_RETRY_SECONDS,
+            outcome, event = failed(
+                "NameConflict", str(e), retry_after=CONFLICT_RETRY_SECONDS
             )
         except KubernetesError as e:
             logger.warning("Reconciliation failed", error=str(e))
-            await self._events.post(target, "Warning", "ReconcileFailed", str(e))
-            return ReconcileOutcome(
-                status=status(False, "KubernetesError", str(e), recorded),
-                error=str(e),
+            outcome, event = failed(
+                "KubernetesError",
+                str(e),
                 retry_after=API_RETRY_SECONDS,
+                event_reason="ReconcileFailed",
             )
-        if result.changed:
-            logger.info("Reconciled PlatformIngress", changes=result.summary())
-            await self._events.post(target, "Normal", "Reconciled", result.summary())
+        else:
+            outcome, event = self._succeeded(
+                result, generation, previous, periodic=periodic, logger=logger
+            )
+        if event is not None and (
+            not periodic
+            or outcome.error is None
+            or status_changes(previous, outcome.status)
+        ):
+            await self._events.post(target, *event)
+        return outcome
+
+    def _succeeded(
+        self,
+        result: ReconcileResult,
+        generation: int,
+        previous: Mapping[str, Any] | None,
+        *,
+        periodic: bool,
+        logger: structlog.stdlib.BoundLogger,
+    ) -> tuple[ReconcileOutcome, tuple[str, str, str] | None]:
+        """The outcome of a reconciliation that worked, and its event if any."""
         flavour = self._settings.ingress_flavour.value
         message = f"{len(result.objects)} object(s) of flavour {flavour} in place"
-        return ReconcileOutcome(
-            status=status(True, "Reconciled", message, result.objects), result=result
+        status = build_status(
+            ready=True,
+            reason="Reconciled",
+            message=message,
+            generation=generation,
+            objects=result.objects,
+            previous=previous,
         )
+        outcome = ReconcileOutcome(status=status, result=result)
+        if not result.changed:
+            return outcome, None
+        if periodic:
+            # Nothing about the resource changed: someone edited or deleted
+            # what the operator made (perhaps an access rule).
+            logger.warning("Put back edited objects", changes=result.summary())
+            return outcome, ("Warning", "DriftCorrected", result.summary())
+        logger.info("Reconciled PlatformIngress", changes=result.summary())
+        return outcome, ("Normal", "Reconciled", result.summary())
