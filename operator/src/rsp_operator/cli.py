@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import sys
 from pathlib import Path
 
 import click
@@ -15,6 +13,7 @@ from rsp_platform.settings import ConfigurationError
 from .config import OperatorSettings, load_operator_settings
 from .ingress.model import MalformedResourceError, parse_platform_ingress
 from .ingress.render import check_ingress_settings, desired_objects
+from .log import configure_operator_logging
 
 __all__ = ["main"]
 
@@ -50,11 +49,7 @@ def main() -> None:
 def run(liveness: str, standalone: bool) -> None:
     """Validate the settings, then reconcile the resources until stopped."""
     settings = _settings()
-    logging.basicConfig(
-        level=settings.log_level,
-        stream=sys.stdout,
-        format="%(levelname)s %(name)s %(message)s",
-    )
+    configure_operator_logging(settings)
     from . import main as entry  # noqa: PLC0415  (registers the handlers)
 
     namespaces = list(settings.namespaces)
