@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import asyncpg
 import click
 from tqdm import tqdm
 
-from .data.felis import load_catalog_schema
+from .data.felis import CATALOG_SCHEMA_NAME, load_catalog_schema
 from .data.generate import TABLE_CODES
-from .data.load import LoadReport, load_catalogs
+from .data.load import LoadReport, TableLoad, load_catalogs
+from .data.narrow import NARROW_COLUMNS, build_narrow_table
 from .data.setup import DEFAULT_READER_ROLE, init_database
 from .data.sky import DEFAULT_SEED
 from .jobs_cli import check_job_store_command, migrate_command
@@ -79,11 +81,15 @@ def _print_report(report: LoadReport) -> None:
         f"Loaded scale {report.scale} (seed {report.seed}) in {report.seconds:.1f} s"
     )
     for t in report.tables:
-        click.echo(
-            f"  {t.table:18s} {t.rows:>12,d} rows"
-            f"  copy {t.copy_seconds:7.1f} s  indexes {t.index_seconds:6.1f} s"
-            f"  cluster {t.cluster_seconds:6.1f} s  analyze {t.analyze_seconds:5.1f} s"
-        )
+        _print_table(t)
+
+
+def _print_table(t: TableLoad) -> None:
+    click.echo(
+        f"  {t.table:18s} {t.rows:>12,d} rows"
+        f"  copy {t.copy_seconds:7.1f} s  indexes {t.index_seconds:6.1f} s"
+        f"  cluster {t.cluster_seconds:6.1f} s  analyze {t.analyze_seconds:5.1f} s"
+    )
 
 
 @main.command("load")
@@ -106,6 +112,11 @@ def _print_report(report: LoadReport) -> None:
     help="Processes generating rows (1: a thread next to the COPY).",
 )
 @click.option("--no-cluster", is_flag=True, help="Skip CLUSTER of object.")
+@click.option(
+    "--no-narrow",
+    is_flag=True,
+    help="Skip the narrow projection of object (queries then read the table).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def load(
     *,
@@ -115,6 +126,7 @@ def load(
     tables: str,
     jobs: int,
     no_cluster: bool,
+    no_narrow: bool,
     quiet: bool,
 ) -> None:
     """Generate SCALE objects (and their rows in every table) and load them."""
@@ -144,10 +156,44 @@ def load(
                 tables=names,
                 jobs=jobs,
                 cluster=not no_cluster,
+                narrow=not no_narrow,
                 progress=progress,
             )
         )
     _print_report(report)
+
+
+@main.command("build-narrow")
+@_DATABASE_URL
+def build_narrow(*, database_url: str) -> None:
+    """(Re)build the narrow projection of the loaded object table.
+
+    The projection replaces the old one in a short transaction at the end: a
+    running service keeps answering meanwhile. A service started while there
+    was none reads the table until it is restarted.
+    """
+
+    async def run() -> list[TableLoad]:
+        schema = load_catalog_schema()
+        connection = await asyncpg.connect(_asyncpg_url(database_url))
+        builds = []
+        try:
+            await connection.execute("SET maintenance_work_mem = '1GB'")
+            for table in schema.tables:
+                if table.schema_name != CATALOG_SCHEMA_NAME:
+                    continue
+                if table.name not in NARROW_COLUMNS:
+                    continue
+                build = await build_narrow_table(connection, table)
+                builds.append(TableLoad(**dataclasses.asdict(build)))
+        finally:
+            await connection.close()
+        return builds
+
+    builds = asyncio.run(run())
+    click.echo(f"Built {len(builds)} narrow projection(s)")
+    for build in builds:
+        _print_table(build)
 
 
 # The service's own job store (owned by the protocol layer).

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CATALOG_KEYS",
     "CATALOG_SCHEMA_NAME",
+    "NARROW_SCHEMA_NAME",
     "SCHEMA_RESOURCE",
     "TABLE_LAYOUTS",
     "TAP_SCHEMA_NAME",
@@ -58,6 +59,10 @@ __all__ = [
 
 CATALOG_SCHEMA_NAME = "dp01_dc2_catalogs"
 """Schema of the DP0.1 catalogs (ADQL and PostgreSQL)."""
+
+NARROW_SCHEMA_NAME = "dp01_dc2_catalogs_narrow"
+"""Schema of the narrow projections of catalog tables (see ``data.narrow``):
+neither in TAP_SCHEMA nor nameable in ADQL."""
 
 TAP_SCHEMA_NAME = "TAP_SCHEMA"
 """Schema describing the tables, as TAP 1.1 names it."""

@@ -8,12 +8,17 @@ indexes on ids and join keys, and on every position-bearing table a GiST
 index on ``spoint(radians(ra), radians(dec))`` — the exact expression the
 ADQL translator emits for ``POINT('ICRS', ra, dec)``, so cone searches use
 it. ``object`` is clustered on that index, and every table analysed.
+
+Then the narrow projection of ``object`` (:mod:`.narrow`) is built from the
+loaded table; it is dropped in the transaction that empties ``object``, so
+it never holds other rows than the table it copies.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import multiprocessing
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -22,8 +27,10 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from ..models.schema import CatalogSchema, CatalogTable
-from .felis import CATALOG_SCHEMA_NAME, TABLE_LAYOUTS, load_catalog_schema
+from .felis import CATALOG_SCHEMA_NAME, load_catalog_schema
 from .generate import TABLE_CODES, CatalogGenerator, encode_chunk, init_worker
+from .indexes import IndexSpec, index_specs
+from .narrow import NARROW_COLUMNS, build_narrow_table, drop_narrow_table
 from .pgcopy import COPY_HEADER, COPY_TRAILER
 from .setup import quote
 
@@ -43,15 +50,6 @@ _MAINTENANCE_WORK_MEM = "1GB"
 
 Progress = Callable[[str, int], None]
 """Told the table name and the objects of each chunk as it is sent."""
-
-
-@dataclass(frozen=True, slots=True)
-class IndexSpec:
-    """One index of a catalog table."""
-
-    name: str
-    sql: str
-    spatial: bool = False
 
 
 @dataclass(slots=True)
@@ -88,42 +86,6 @@ class LoadReport:
     def seconds(self) -> float:
         """Total time."""
         return sum(t.seconds for t in self.tables)
-
-
-def index_specs(table: CatalogTable) -> list[IndexSpec]:
-    """The indexes the loader builds on a catalog table (see TABLE_LAYOUTS)."""
-    layout = TABLE_LAYOUTS[table.name]
-    qualified = f"{quote(table.schema_name)}.{quote(table.name)}"
-    specs: list[IndexSpec] = []
-    if layout.primary_key:
-        columns = ", ".join(quote(c) for c in layout.primary_key)
-        name = f"{table.name}_pkey"
-        specs.append(
-            IndexSpec(
-                name,
-                f"ALTER TABLE {qualified} ADD CONSTRAINT {quote(name)}"
-                f" PRIMARY KEY ({columns})",
-            )
-        )
-    for column in layout.indexed:
-        name = f"{table.name}_{column}_idx"
-        specs.append(
-            IndexSpec(
-                name, f"CREATE INDEX {quote(name)} ON {qualified} ({quote(column)})"
-            )
-        )
-    if layout.position:
-        ra, dec = (quote(c) for c in layout.position)
-        name = f"{table.name}_position_idx"
-        specs.append(
-            IndexSpec(
-                name,
-                f"CREATE INDEX {quote(name)} ON {qualified}"
-                f" USING gist (spoint(radians({ra}), radians({dec})))",
-                spatial=True,
-            )
-        )
-    return specs
 
 
 async def _drop_indexes(connection: asyncpg.Connection, table: CatalogTable) -> None:
@@ -206,6 +168,8 @@ async def _load_table(
     start = time.perf_counter()
     async with connection.transaction():
         await _drop_indexes(connection, table)
+        if table.name in NARROW_COLUMNS:
+            await drop_narrow_table(connection, table.name)
         await connection.execute(f"TRUNCATE {qualified}")
         await connection.copy_to_table(
             table.name,
@@ -258,6 +222,7 @@ async def load_catalogs(
     tables: Sequence[str] | None = None,
     jobs: int = 1,
     cluster: bool = True,
+    narrow: bool = True,
     progress: Progress | None = None,
 ) -> LoadReport:
     """Generate and load the catalog tables (``rsp-tap load``).
@@ -276,8 +241,11 @@ async def load_catalogs(
         Processes generating chunks (1: a thread of this process).
     cluster
         Whether to cluster ``object`` on its spatial index.
+    narrow
+        Whether to build the narrow projection of ``object`` once it is
+        loaded (see :mod:`.narrow`; it is dropped either way).
     progress
-        Called as chunks are sent.
+        Called as chunks are sent, and as the projection's build starts.
     """
     generator = CatalogGenerator(scale, seed=seed, schema=load_catalog_schema())
     names = list(TABLE_CODES) if tables is None else list(tables)
@@ -305,6 +273,11 @@ async def load_catalogs(
                     cluster=cluster,
                 )
             )
+            if narrow and table.name in NARROW_COLUMNS:
+                build = await build_narrow_table(
+                    connection, table, cluster=cluster, progress=progress
+                )
+                report.tables.append(TableLoad(**dataclasses.asdict(build)))
     finally:
         executor.shutdown(cancel_futures=True)
         await connection.close()

@@ -6,9 +6,9 @@ refills TAP_SCHEMA and re-applies the grants. It connects as the database
 owner (a superuser the first time, to create pgsphere).
 
 The query role may connect, create temporary tables (uploads) and read the
-catalog schema and TAP_SCHEMA, and nothing else: it owns nothing, cannot
-create in any schema, and starts its transactions read-only by default
-(and plans prepared queries for their actual values).
+catalog schema, its narrow projections and TAP_SCHEMA, and nothing else: it
+owns nothing, cannot create in any schema, and starts its transactions
+read-only by default (and plans prepared queries for their actual values).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from ..models.schema import CatalogSchema, CatalogTable
-from .felis import CATALOG_SCHEMA_NAME, TAP_SCHEMA_NAME
+from .felis import CATALOG_SCHEMA_NAME, NARROW_SCHEMA_NAME, TAP_SCHEMA_NAME
 from .pgcopy import postgres_type
 
 __all__ = [
@@ -233,7 +233,7 @@ async def _grant(connection: asyncpg.Connection, role: str, database: str) -> No
         await _execute_format(
             connection, f"ALTER ROLE %I IN DATABASE %I SET {setting}", role, database
         )
-    for schema_name in (CATALOG_SCHEMA_NAME, TAP_SCHEMA_NAME):
+    for schema_name in (CATALOG_SCHEMA_NAME, NARROW_SCHEMA_NAME, TAP_SCHEMA_NAME):
         for template in (
             "GRANT USAGE ON SCHEMA %I TO %I",
             "GRANT SELECT ON ALL TABLES IN SCHEMA %I TO %I",
@@ -267,7 +267,7 @@ async def init_database(
     tap_tables = [t for t in schema.tables if t.schema_name == TAP_SCHEMA_NAME]
     database = await connection.fetchval("SELECT current_database()")
     async with connection.transaction():
-        for name in (CATALOG_SCHEMA_NAME, TAP_SCHEMA_NAME):
+        for name in (CATALOG_SCHEMA_NAME, NARROW_SCHEMA_NAME, TAP_SCHEMA_NAME):
             await connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(name)}")
         await _create_tables(connection, catalogs)
         await _create_tables(connection, tap_tables)
