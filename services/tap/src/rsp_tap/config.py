@@ -126,6 +126,15 @@ class Config(PlatformSettings):
     query_pool_size: Annotated[
         int, Field(ge=1, le=100, description="Query connections per process")
     ] = 8
+    narrow_projections: Annotated[
+        bool,
+        Field(
+            description=(
+                "Read a catalog table from its narrow projection (found at"
+                " start-up) when a query uses only columns it holds"
+            )
+        ),
+    ] = True
     max_concurrent_queries: Annotated[
         int,
         Field(ge=1, le=1000, description="Queries (sync and async) run at once"),

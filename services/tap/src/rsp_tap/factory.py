@@ -136,7 +136,9 @@ class ProcessContext:
         """Check the job store, prepare the query path, start the runner.
 
         The runner recovers jobs left behind by a restart; the ADQL grammar
-        is compiled and the query connections opened before the first query.
+        is compiled and the query connections opened before the first query,
+        and the narrow projections the database offers are looked up (unless
+        ``narrow_projections`` is off: then every query reads the tables).
 
         Raises
         ------
@@ -146,6 +148,15 @@ class ProcessContext:
         await check_job_store(self.engine)
         # The first query should not pay for the grammar or the connections.
         await asyncio.gather(asyncio.to_thread(warm_up), self.backend.connect())
+        if self.config.narrow_projections:
+            narrow = await self.backend.read_narrow_tables(self.schema)
+            _logger().info(
+                "Narrow projections",
+                tables=[
+                    f"{t.schema_name}.{t.table_name} ({len(t.columns)} columns)"
+                    for t in narrow.tables
+                ],
+            )
         await self.runner.start()
 
     async def job_store_alive(self) -> bool:

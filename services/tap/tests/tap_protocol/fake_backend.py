@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from rsp_tap.models.narrow import NO_NARROW_TABLES, NarrowTables
 from rsp_tap.models.query import QueryResult, TranslatedQuery
-from rsp_tap.models.schema import CatalogColumn, VOTableDatatype
+from rsp_tap.models.schema import CatalogColumn, CatalogSchema, VOTableDatatype
 
 __all__ = ["FakeBackend"]
 
@@ -58,6 +59,15 @@ class FakeBackend:
 
     async def connect(self) -> None:
         """Nothing to open."""
+
+    async def read_narrow_tables(self, schema: CatalogSchema) -> NarrowTables:
+        """No projections."""
+        return self.narrow_tables
+
+    @property
+    def narrow_tables(self) -> NarrowTables:
+        """No projections."""
+        return NO_NARROW_TABLES
 
     async def run(
         self,

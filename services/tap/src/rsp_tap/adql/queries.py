@@ -7,6 +7,7 @@ name (``c3``); user-chosen names live only in the result metadata.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from ..models.schema import CatalogColumn
@@ -16,7 +17,7 @@ from .errors import AdqlReferenceError, AdqlSyntaxError
 from .expressions import ExpressionTranslator, Output, QueryOutput
 from .geometry import geometry_output
 from .grouping import free_columns, has_aggregate
-from .scope import Catalog, Scope, Source, SourceColumn
+from .scope import Catalog, Scope, Source, SourceColumn, TableEntry
 
 __all__ = ["Translator"]
 
@@ -29,6 +30,14 @@ _JOIN_KEYWORDS = {
 }
 
 
+_TABLE_MARK = "\x01"
+_TABLE_PLACEHOLDER = re.compile("\x01([0-9]+)\x01")
+"""Stands for a table with a narrow projection until :meth:`Translator.route`.
+
+No user text reaches the SQL (strings become parameters, names come from
+the schema), and the lexer refuses control characters outside strings."""
+
+
 class Translator(ExpressionTranslator):
     """Translates one whole query (create one per translation)."""
 
@@ -36,6 +45,7 @@ class Translator(ExpressionTranslator):
         super().__init__(catalog)
         self._aliases = 0
         self._common: list[tuple[n.Identifier, str, tuple[Output, ...]]] = []
+        self._routed: list[tuple[Source, TableEntry]] = []
 
     def _alias(self, prefix: str) -> str:
         self._aliases += 1
@@ -298,8 +308,35 @@ class Translator(ExpressionTranslator):
                     return f"{sql_name} AS {alias}"
         entry = self.catalog.find(item.parts)
         alias = self._alias("t")
-        scope.add(Source(alias, item.alias, entry.table))
-        return f"{entry.sql} AS {alias}"
+        if entry.narrow is None:
+            scope.add(Source(alias, item.alias, entry.table))
+            return f"{entry.sql} AS {alias}"
+        source = Source(alias, item.alias, entry.table, used=set())
+        scope.add(source)
+        self._routed.append((source, entry))
+        return f"{_TABLE_MARK}{len(self._routed) - 1}{_TABLE_MARK} AS {alias}"
+
+    def route(self, sql: str) -> str:
+        """Name each table that has a narrow projection in the finished SQL.
+
+        The projection stands for a table instance when it holds every
+        column the query took from that instance, the table itself
+        otherwise.
+        """
+        if not self._routed:
+            return sql
+
+        def name(match: re.Match[str]) -> str:
+            source, entry = self._routed[int(match.group(1))]
+            narrow = entry.narrow
+            assert narrow is not None
+            assert source.used is not None
+            return narrow.sql if source.used <= narrow.columns else entry.sql
+
+        routed = _TABLE_PLACEHOLDER.sub(name, sql)
+        if _TABLE_MARK in routed:
+            raise RuntimeError("A table placeholder is left in the SQL")
+        return routed
 
     def _join(self, join: n.Join, scope: Scope) -> str:
         start = len(scope.sources)
@@ -350,12 +387,12 @@ def _only(sources: list[Source], name: n.Identifier, side: str) -> SourceColumn:
 
 
 def _common_names(left: list[Source], right: list[Source]) -> list[n.Identifier]:
-    right_names = {c.name.lower() for s in right for c in s.columns()}
+    right_names = {name.lower() for s in right for name in s.names()}
     names: list[n.Identifier] = []
     for source in left:
-        for column in source.columns():
-            if column.name.lower() in right_names:
-                names.append(n.Identifier(column.name, delimited=True))
+        for name in source.names():
+            if name.lower() in right_names:
+                names.append(n.Identifier(name, delimited=True))
     return names
 
 

@@ -4,14 +4,19 @@ Only the schemas ``dp01_dc2_catalogs``, ``TAP_SCHEMA`` and ``TAP_UPLOAD``
 resolve. A table becomes its schema-qualified name spelled as the schema
 spells it, aliased with a generated name (``t1``, ``t2``...); a column
 becomes ``t1."columnName"``. Nothing the user typed reaches the SQL.
+
+A table with a narrow projection (:mod:`rsp_tap.models.narrow`) is named
+once the whole query is translated: its :class:`Source` records every
+column it hands out, and the projection stands for it if it holds them all.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from ..models.narrow import NO_NARROW_TABLES, NarrowTable, NarrowTables
 from ..models.query import UploadTable
 from ..models.schema import CatalogColumn, CatalogSchema, CatalogTable
 from .emitted import quote_identifier
@@ -39,6 +44,8 @@ class TableEntry:
 
     table: CatalogTable
     sql: str
+    narrow: NarrowTable | None = None
+    """Its narrow projection, if the database has one."""
 
 
 def _upload_sql(table: CatalogTable) -> str:
@@ -72,8 +79,18 @@ def _schema_entries(schema: CatalogSchema) -> list[TableEntry]:
 class Catalog:
     """The tables one translation can reach: the schema's plus the uploads."""
 
-    def __init__(self, schema: CatalogSchema, uploads: Sequence[UploadTable]) -> None:
+    def __init__(
+        self,
+        schema: CatalogSchema,
+        uploads: Sequence[UploadTable],
+        narrow: NarrowTables = NO_NARROW_TABLES,
+    ) -> None:
         self.entries = _schema_entries(schema)
+        if narrow:
+            self.entries = [
+                replace(e, narrow=narrow.find(e.table.schema_name, e.table.name))
+                for e in self.entries
+            ]
         if uploads:
             self.entries = [
                 *self.entries,
@@ -192,6 +209,10 @@ class Source:
     outputs: list[SourceColumn] = field(default_factory=list)
     """The columns of a subquery or common table."""
 
+    used: set[str] | None = None
+    """Names of the table's columns handed out so far (recorded only for a
+    table with a narrow projection: the SQL names its table at the end)."""
+
     def label(self) -> str:
         """How error messages name it."""
         if self.correlation is not None:
@@ -199,6 +220,9 @@ class Source:
         return self.table.qualified_name if self.table else self.alias
 
     def _table_column(self, column: CatalogColumn) -> SourceColumn:
+        # Every SQL reference to a column of the table is made here.
+        if self.used is not None:
+            self.used.add(column.name)
         sql = f"{self.alias}.{quote_identifier(column.name)}"
         return SourceColumn(column.name, sql, column, from_table=True)
 
@@ -213,10 +237,16 @@ class Source:
         return None
 
     def columns(self) -> list[SourceColumn]:
-        """All its columns, in order."""
+        """All its columns, in order (for ``*``: each counts as used)."""
         if self.table is None:
             return list(self.outputs)
         return [self._table_column(c) for c in self.table.columns]
+
+    def names(self) -> list[str]:
+        """The names of its columns, in order (none counts as used)."""
+        if self.table is None:
+            return [c.name for c in self.outputs]
+        return [c.name for c in self.table.columns]
 
     def answers_to(self, qualifier: tuple[Identifier, ...]) -> bool:
         """Whether ``qualifier.column`` refers to this source."""
@@ -322,7 +352,7 @@ class Scope:
                 column=ref.parts[0].column,
             )
         where = ", ".join(s.label() for s in sources) or "FROM"
-        hint = _suggest(name.name, (c.name for s in sources for c in s.columns()))
+        hint = _suggest(name.name, (c for s in sources for c in s.names()))
         if name.delimited and not hint and not ref.parts[:-1]:
             hint = " (strings are written in 'single quotes')"
         return AdqlReferenceError(

@@ -8,6 +8,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 
+from ..models.narrow import NO_NARROW_TABLES, NarrowTables
 from ..models.query import TranslatedQuery, UploadTable
 from ..models.schema import CatalogSchema
 from .errors import AdqlUnsupportedError
@@ -21,7 +22,11 @@ _PLACEHOLDER = re.compile("\x00([0-9]+)\x00")
 
 
 def translate(
-    adql: str, schema: CatalogSchema, *, uploads: Sequence[UploadTable] = ()
+    adql: str,
+    schema: CatalogSchema,
+    *,
+    uploads: Sequence[UploadTable] = (),
+    narrow: NarrowTables = NO_NARROW_TABLES,
 ) -> TranslatedQuery:
     """Translate one ADQL query for the PostgreSQL/pgsphere backend.
 
@@ -35,6 +40,10 @@ def translate(
     uploads
         Tables uploaded for this query, reachable as ``TAP_UPLOAD.<name>``
         (SQL ``pg_temp."tap_upload_<name>"``).
+    narrow
+        The narrow projections the database offers: a table instance of
+        which the query uses only columns its projection holds is read from
+        the projection (same rows, same result metadata).
 
     Raises
     ------
@@ -44,11 +53,11 @@ def translate(
     """
     try:
         query = parse(adql)
-        translator = Translator(Catalog(schema, uploads))
+        translator = Translator(Catalog(schema, uploads, narrow))
         output = translator.query(query, None)
     except RecursionError:
         raise AdqlUnsupportedError("The query is nested too deeply") from None
-    sql, params = _number_parameters(output.sql, translator.params)
+    sql, params = _number_parameters(translator.route(output.sql), translator.params)
     return TranslatedQuery(
         adql=adql,
         sql=sql,
@@ -94,12 +103,15 @@ class _TranslationCache:
     def __init__(self, size: int) -> None:
         self.size = size
         self._entries: OrderedDict[
-            tuple[str, int, tuple[object, ...]], tuple[CatalogSchema, TranslatedQuery]
+            tuple[str, int, tuple[object, ...], NarrowTables],
+            tuple[CatalogSchema, TranslatedQuery],
         ] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(
-        self, key: tuple[str, int, tuple[object, ...]], schema: CatalogSchema
+        self,
+        key: tuple[str, int, tuple[object, ...], NarrowTables],
+        schema: CatalogSchema,
     ) -> TranslatedQuery | None:
         """The cached translation, if it was made for this very schema."""
         with self._lock:
@@ -111,7 +123,7 @@ class _TranslationCache:
 
     def put(
         self,
-        key: tuple[str, int, tuple[object, ...]],
+        key: tuple[str, int, tuple[object, ...], NarrowTables],
         schema: CatalogSchema,
         result: TranslatedQuery,
     ) -> None:
@@ -127,16 +139,21 @@ _CACHE = _TranslationCache(1024)
 
 
 def translate_cached(
-    adql: str, schema: CatalogSchema, *, uploads: Sequence[UploadTable] = ()
+    adql: str,
+    schema: CatalogSchema,
+    *,
+    uploads: Sequence[UploadTable] = (),
+    narrow: NarrowTables = NO_NARROW_TABLES,
 ) -> TranslatedQuery:
-    """:func:`translate` with an LRU cache keyed on the text and the uploads' shape.
+    """:func:`translate` with an LRU cache keyed on the text, the uploads' shape
+    and the narrow projections.
 
     Errors are not cached. The result carries this call's upload rows.
     """
-    key = (adql, id(schema), _upload_signature(uploads))
+    key = (adql, id(schema), _upload_signature(uploads), narrow)
     result = _CACHE.get(key, schema)
     if result is None:
-        result = translate(adql, schema, uploads=uploads)
+        result = translate(adql, schema, uploads=uploads, narrow=narrow)
         _CACHE.put(key, schema, result)
     elif uploads:
         result = replace(result, uploads=tuple(uploads))

@@ -196,9 +196,12 @@ class QueryService:
         """The ADQL translated for the backend (``AdqlError`` for bad queries).
 
         Translations are cached by text and upload shape (a client repeating
-        a query skips the parser).
+        a query skips the parser). A table is read from its narrow projection
+        when the backend has one that holds every column the query uses.
         """
-        return translate_cached(adql, self._schema, uploads=uploads)
+        return translate_cached(
+            adql, self._schema, uploads=uploads, narrow=self._backend.narrow_tables
+        )
 
     async def run(
         self,

@@ -57,8 +57,9 @@ import numpy as np
 from ..data.pgcopy import postgres_type
 from ..exceptions import UploadError
 from ..models.columns import ColumnarRows
+from ..models.narrow import NO_NARROW_TABLES, NarrowTables
 from ..models.query import QueryResult, TranslatedQuery, UploadTable
-from ..models.schema import CatalogColumn, VOTableDatatype
+from ..models.schema import CatalogColumn, CatalogSchema, VOTableDatatype
 from .copyout import (
     FIXED_WIDTH_TYPES,
     CopyColumnsReader,
@@ -71,6 +72,7 @@ from .errors import (
     geometry_notice_error,
     query_error,
 )
+from .narrow import read_narrow_tables
 
 __all__ = [
     "UPLOAD_TABLE_PREFIX",
@@ -136,6 +138,19 @@ class QueryBackend(Protocol):
     async def connect(self) -> None:
         """Open connections before the first query (at start-up); never fails:
         an unreachable database is reported by the queries themselves."""
+        ...
+
+    async def read_narrow_tables(self, schema: CatalogSchema) -> NarrowTables:
+        """Find the narrow projections of the catalog tables (at start-up).
+
+        Never fails: none if the database cannot tell. The result is kept
+        as :attr:`narrow_tables`.
+        """
+        ...
+
+    @property
+    def narrow_tables(self) -> NarrowTables:
+        """The projections found by :meth:`read_narrow_tables` (none before)."""
         ...
 
     async def aclose(self) -> None:
@@ -255,6 +270,7 @@ class PostgresBackend:
         self._result_types: dict[str, tuple[np.dtype[np.generic], ...] | None] = {}
         """Binary forms of the result columns of recent statements without
         parameters: None when some column is not of a fixed width."""
+        self._narrow = NO_NARROW_TABLES
 
     async def _get_pool(self) -> asyncpg.Pool:
         if self._pool is None:
@@ -279,6 +295,25 @@ class PostgresBackend:
         with contextlib.suppress(BackendUnavailableError, TimeoutError):
             async with asyncio.timeout(_CONNECT_TIMEOUT):
                 await self._get_pool()
+
+    async def read_narrow_tables(self, schema: CatalogSchema) -> NarrowTables:
+        """Find the narrow projections; see :meth:`QueryBackend.read_narrow_tables`."""
+        with contextlib.suppress(
+            BackendUnavailableError,
+            TimeoutError,
+            asyncpg.PostgresError,
+            *_CONNECTION_ERRORS,
+        ):
+            async with asyncio.timeout(_CONNECT_TIMEOUT):
+                pool = await self._get_pool()
+                async with pool.acquire() as connection:
+                    self._narrow = await read_narrow_tables(connection, schema)
+        return self._narrow
+
+    @property
+    def narrow_tables(self) -> NarrowTables:
+        """The projections found at start-up; see :meth:`QueryBackend.narrow_tables`."""
+        return self._narrow
 
     async def run(
         self,
