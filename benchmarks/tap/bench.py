@@ -26,7 +26,8 @@ under 60 ms, async round trip under 200 ms.
 
 Run with ``make bench`` or ``benchmarks/tap/run [--scale N] [--reload]``
 (``--only binary2,parquet`` runs some scenarios: ``cone``, ``cone-large``,
-``binary2``, ``parquet``, ``async``, ``aggregate``);
+``binary2``, ``parquet``, ``async``, ``aggregate``; ``--no-narrow`` serves
+without the narrow projection of ``object``, for comparison);
 ``--py-spy FILE`` records the server meanwhile (a flame graph if FILE ends
 in ``.svg``, else collapsed stacks).
 """
@@ -61,12 +62,15 @@ import yaml
 from astropy.io.votable import parse_single_table
 from rsp_tap.adql import translate
 from rsp_tap.data.felis import load_catalog_schema
+from rsp_tap.models.narrow import NO_NARROW_TABLES
+from rsp_tap.storage.narrow import read_narrow_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".venv" / "bin"
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 READER_ROLE = "rsp_tap_bench_reader"
 TABLES = "object,truth_match,position"
+NARROW_OBJECT = "dp01_dc2_catalogs_narrow.object"
 USER = "bench"
 
 COLUMNS = (
@@ -131,7 +135,11 @@ def loaded_objects(database: str) -> int | None:
 
 
 def ensure_catalog(database: str, scale: int, *, reload: bool) -> None:
-    """Reuse the loaded database if it holds ``scale`` objects; load it otherwise."""
+    """Reuse the loaded database if it holds ``scale`` objects; load it otherwise.
+
+    A database loaded before narrow projections existed gets its projection
+    built (``rsp-tap build-narrow``, a few minutes at 10 million objects).
+    """
     started = time.monotonic()
     count = None if reload else loaded_objects(database)
     if count == scale:
@@ -139,6 +147,13 @@ def ensure_catalog(database: str, scale: int, *, reload: bool) -> None:
             f"Reusing database {database}: {count:,} objects already loaded"
             f" (checked in {time.monotonic() - started:.1f} s)"
         )
+        if not psql(database, f"SELECT to_regclass('{NARROW_OBJECT}')"):
+            print(f"Building the narrow projection {NARROW_OBJECT}")
+            env = {
+                **os.environ,
+                "RSP_TAP_ADMIN_DATABASE_URL": f"{PG_SERVER}/{database}",
+            }
+            subprocess.run([BIN / "rsp-tap", "build-narrow"], env=env, check=True)
         return
     why = "asked to reload" if reload else f"found {count}"
     print(f"Loading {scale:,} objects into {database} ({why}); this takes a while")
@@ -175,8 +190,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def tap_server(database: str, py_spy: Path | None) -> Iterator[str]:
-    """Serve TAP on the catalog database as production does; yield its URL."""
+def tap_server(database: str, py_spy: Path | None, *, narrow: bool) -> Iterator[str]:
+    """Serve TAP on the catalog database as production does; yield its URL.
+
+    ``narrow``: whether the service reads ``object`` from its narrow
+    projection when a query allows (the default of the service).
+    """
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="tap-bench-") as tmp:
         config = {
@@ -187,6 +206,7 @@ def tap_server(database: str, py_spy: Path | None) -> Iterator[str]:
             "result_storage": {"type": "local", "path": f"{tmp}/results"},
             "sync_timeout": 600,
             "log_level": "WARNING",
+            "narrow_projections": narrow,
         }
         config_path = Path(tmp) / "tap.yaml"
         config_path.write_text(yaml.safe_dump(config))
@@ -300,12 +320,18 @@ def sync_scenario(
 
 
 def database_time(
-    database: str, timing: Timing, queries: Callable[[], str], trials: int
+    database: str,
+    timing: Timing,
+    queries: Callable[[], str],
+    trials: int,
+    *,
+    narrow: bool,
 ) -> None:
     """Add PostgreSQL's time (EXPLAIN ANALYZE) for ``trials`` like queries.
 
-    Fresh queries from the same generator, translated as the service does,
-    run as the query role: what the database itself spends of the total.
+    Fresh queries from the same generator, translated as the service does
+    (with the narrow projections it would use), run as the query role:
+    what the database itself spends of the total.
     """
     schema = load_catalog_schema()
 
@@ -313,8 +339,13 @@ def database_time(
         dsn = f"postgresql://{READER_ROLE}@127.0.0.1:5432/{database}"
         connection = await asyncpg.connect(dsn)
         try:
+            projections = (
+                await read_narrow_tables(connection, schema)
+                if narrow
+                else NO_NARROW_TABLES
+            )
             for _ in range(trials):
-                query = translate(queries(), schema)
+                query = translate(queries(), schema, narrow=projections)
                 plan = await connection.fetchval(
                     f"EXPLAIN (ANALYZE, FORMAT JSON) {query.sql}", *query.params
                 )
@@ -408,6 +439,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261124, help="cone centres")
     parser.add_argument("--py-spy", type=Path, help="record the server to this file")
     parser.add_argument(
+        "--no-narrow",
+        action="store_true",
+        help="serve without the narrow projection of object (read the table)",
+    )
+    parser.add_argument(
         "--only",
         type=lambda text: text.split(","),
         default="cone,cone-large,binary2,parquet,async,aggregate",
@@ -421,7 +457,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     load_before = os.getloadavg()
     with (
-        tap_server(args.database, args.py_spy) as tap,
+        tap_server(args.database, args.py_spy, narrow=not args.no_narrow) as tap,
         httpx.Client(headers={"X-Auth-Request-User": USER}, timeout=900) as client,
     ):
         # Warm-up, not reported: connections, prepared statements, caches.
@@ -490,12 +526,13 @@ def main() -> None:
         scenarios = [plan() for name, plan in plans.items() if name in args.only]
     timings = []
     for timing, queries, trials in scenarios:
-        database_time(args.database, timing, queries, trials)
+        database_time(args.database, timing, queries, trials, narrow=not args.no_narrow)
         timings.append(timing)
     load_after = os.getloadavg()
     print(
         f"\nTAP on {args.scale:,} objects ({args.database}): uvicorn, 1 worker,"
-        f" uvloop, httptools; one client, trusted X-Auth-Request-User header"
+        f" uvloop, httptools; one client, trusted X-Auth-Request-User header;"
+        f" narrow projection {'off' if args.no_narrow else 'on'}"
     )
     print(
         f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f}"
