@@ -171,9 +171,12 @@ def test_settings_load_as_the_pod_sees_them(
         assert settings.gateway_api.section_name == "https"
         assert settings.namespaces == ["gateway", "tap", "notebooks"]
         assert settings.token_check_interval.total_seconds() == 300
+        assert settings.resync_seconds == 120
     else:
         assert settings.namespaces == []
         assert settings.token_check_interval.total_seconds() == 600
+        assert settings.resync_seconds == 300
+    assert settings.log_json is True
 
 
 @pytest.mark.parametrize(
@@ -181,6 +184,7 @@ def test_settings_load_as_the_pod_sees_them(
     [
         ({"config": {"ingressFlavour": "traefik"}}, "ingressFlavour"),
         ({"config": {"tokenCheckInterval": "10 minutes"}}, "tokenCheckInterval"),
+        ({"config": {"resyncSeconds": 0}}, "resyncSeconds"),
         ({"adminToken": {"value": "gt-x"}}, "value"),
         ({"image": {"tag": "latest"}}, "tag"),
     ],

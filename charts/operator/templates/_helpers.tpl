@@ -71,8 +71,10 @@ environment variable from the Secret.
   "ingress_class_name" $c.ingressClassName
   "gateway_api" $gatewayApi
   "token_check_interval" $c.tokenCheckInterval
+  "resync_seconds" $c.resyncSeconds
   "namespaces" $c.namespaces
   "log_level" $c.logLevel
+  "log_json" $c.logJson
 }}
 {{- with (default $c.baseUrl .Values.global.baseUrl) }}
 {{- $_ := set $config "base_url" . }}
