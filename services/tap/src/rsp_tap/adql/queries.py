@@ -7,7 +7,6 @@ name (``c3``); user-chosen names live only in the result metadata.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from ..models.schema import CatalogColumn
@@ -17,7 +16,7 @@ from .errors import AdqlReferenceError, AdqlSyntaxError
 from .expressions import ExpressionTranslator, Output, QueryOutput
 from .geometry import geometry_output
 from .grouping import free_columns, has_aggregate
-from .scope import Catalog, Scope, Source, SourceColumn, TableEntry
+from .scope import Catalog, NarrowRouting, Scope, Source, SourceColumn
 
 __all__ = ["Translator"]
 
@@ -30,14 +29,6 @@ _JOIN_KEYWORDS = {
 }
 
 
-_TABLE_MARK = "\x01"
-_TABLE_PLACEHOLDER = re.compile("\x01([0-9]+)\x01")
-"""Stands for a table with a narrow projection until :meth:`Translator.route`.
-
-No user text reaches the SQL (strings become parameters, names come from
-the schema), and the lexer refuses control characters outside strings."""
-
-
 class Translator(ExpressionTranslator):
     """Translates one whole query (create one per translation)."""
 
@@ -45,7 +36,7 @@ class Translator(ExpressionTranslator):
         super().__init__(catalog)
         self._aliases = 0
         self._common: list[tuple[n.Identifier, str, tuple[Output, ...]]] = []
-        self._routed: list[tuple[Source, TableEntry]] = []
+        self.routing = NarrowRouting()
 
     def _alias(self, prefix: str) -> str:
         self._aliases += 1
@@ -313,30 +304,7 @@ class Translator(ExpressionTranslator):
             return f"{entry.sql} AS {alias}"
         source = Source(alias, item.alias, entry.table, used=set())
         scope.add(source)
-        self._routed.append((source, entry))
-        return f"{_TABLE_MARK}{len(self._routed) - 1}{_TABLE_MARK} AS {alias}"
-
-    def route(self, sql: str) -> str:
-        """Name each table that has a narrow projection in the finished SQL.
-
-        The projection stands for a table instance when it holds every
-        column the query took from that instance, the table itself
-        otherwise.
-        """
-        if not self._routed:
-            return sql
-
-        def name(match: re.Match[str]) -> str:
-            source, entry = self._routed[int(match.group(1))]
-            narrow = entry.narrow
-            assert narrow is not None
-            assert source.used is not None
-            return narrow.sql if source.used <= narrow.columns else entry.sql
-
-        routed = _TABLE_PLACEHOLDER.sub(name, sql)
-        if _TABLE_MARK in routed:
-            raise RuntimeError("A table placeholder is left in the SQL")
-        return routed
+        return f"{self.routing.placeholder(source, entry)} AS {alias}"
 
     def _join(self, join: n.Join, scope: Scope) -> str:
         start = len(scope.sources)

@@ -13,6 +13,7 @@ column it hands out, and the projection stands for it if it holds them all.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -26,6 +27,7 @@ from .nodes import ColumnRef, Identifier
 __all__ = [
     "QUERYABLE_SCHEMAS",
     "Catalog",
+    "NarrowRouting",
     "Scope",
     "Source",
     "SourceColumn",
@@ -36,6 +38,13 @@ QUERYABLE_SCHEMAS = ("dp01_dc2_catalogs", "TAP_SCHEMA", "TAP_UPLOAD")
 """Schemas a query may name; everything else in the database is out of reach."""
 
 _UPLOAD_SCHEMA = "TAP_UPLOAD"
+
+_TABLE_MARK = "\x01"
+_TABLE_PLACEHOLDER = re.compile("\x01([0-9]+)\x01")
+"""Stands for a table with a narrow projection until :meth:`NarrowRouting.route`.
+
+No user text reaches the SQL (strings become parameters, names come from
+the schema), and the lexer refuses control characters outside strings."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,3 +390,38 @@ class Scope:
                 c for c in source.columns() if c.name.lower() not in self.merged_names
             )
         return columns
+
+
+class NarrowRouting:
+    """Names the tables that have a narrow projection once the SQL is complete."""
+
+    def __init__(self) -> None:
+        self._routed: list[tuple[Source, TableEntry]] = []
+
+    def placeholder(self, source: Source, entry: TableEntry) -> str:
+        """What stands for the table of ``source`` in the SQL until :meth:`route`."""
+        self._routed.append((source, entry))
+        return f"{_TABLE_MARK}{len(self._routed) - 1}{_TABLE_MARK}"
+
+    def route(self, sql: str) -> str:
+        """Name each table that has a narrow projection in the finished SQL.
+
+        The projection stands for a table instance when it holds every
+        column the query took from that instance, the table itself
+        otherwise.
+        """
+        if not self._routed:
+            return sql
+
+        def name(match: re.Match[str]) -> str:
+            source, entry = self._routed[int(match.group(1))]
+            narrow = entry.narrow
+            used = source.used
+            if narrow is not None and used is not None and used <= narrow.columns:
+                return narrow.sql
+            return entry.sql
+
+        routed = _TABLE_PLACEHOLDER.sub(name, sql)
+        if _TABLE_MARK in routed:
+            raise RuntimeError("A table placeholder is left in the SQL")
+        return routed

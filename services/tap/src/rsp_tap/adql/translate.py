@@ -57,7 +57,9 @@ def translate(
         output = translator.query(query, None)
     except RecursionError:
         raise AdqlUnsupportedError("The query is nested too deeply") from None
-    sql, params = _number_parameters(translator.route(output.sql), translator.params)
+    sql, params = _number_parameters(
+        translator.routing.route(output.sql), translator.params
+    )
     return TranslatedQuery(
         adql=adql,
         sql=sql,
