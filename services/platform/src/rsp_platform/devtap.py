@@ -4,8 +4,9 @@ TAP needs pgsphere, so it runs on PostgreSQL (``RSP_DEV_POSTGRES_URL``,
 default the local server as ``postgres``; ``scripts/bootstrap.sh`` installs
 both). At the first start the catalog database is created, set up with
 ``rsp-tap init-db`` and loaded with ``rsp-tap load --scale 20000``; later
-starts find it loaded (a marker in the state directory) and only bring the
-job store up to date with ``rsp-tap migrate``. The database is named after
+starts find it loaded (a marker in the state directory, naming the catalog
+layout: an older layout is loaded again) and only bring the job store up to
+date with ``rsp-tap migrate``. The database is named after
 the state directory, so two checkouts never share one.
 """
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from .dev import DevEnvironment
 
 __all__ = [
+    "CATALOG_LAYOUT",
     "DEV_TAP_SCALE",
     "POSTGRES_URL_ENV",
     "TAP_SERVICE",
@@ -51,6 +53,12 @@ POSTGRES_URL_ENV = "RSP_DEV_POSTGRES_URL"
 _DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 _READER_ROLE = "rsp_dev_tap_reader"
 _LOADED_MARKER = "tap-loaded"
+
+CATALOG_LAYOUT = 2
+"""Version of what ``rsp-tap load`` builds; a catalog of an older one is reloaded.
+
+2: with the narrow projection of ``object`` (``dp01_dc2_catalogs_narrow``).
+"""
 
 
 class TapSetupError(RuntimeError):
@@ -188,12 +196,13 @@ def prepare_tap(
     database = tap_database_name(env)
     owner = _database_url(server, database)
     marker = env.state_dir / _LOADED_MARKER
-    if not marker.exists() or marker.read_text().strip() != f"{database} {scale}":
+    loaded = f"{database} {scale} layout {CATALOG_LAYOUT}"
+    if not marker.exists() or marker.read_text().strip() != loaded:
         _create_database(server, database)
         setup_env = {**environ, "RSP_TAP_ADMIN_DATABASE_URL": owner}
         _rsp_tap(["init-db", "--reader-role", _READER_ROLE], setup_env, timeout=300)
         _rsp_tap(["load", "--scale", str(scale), "--quiet"], setup_env, timeout=1800)
-        marker.write_text(f"{database} {scale}\n")
+        marker.write_text(loaded + "\n")
     path = env.state_dir / "tap.yaml"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
