@@ -15,7 +15,8 @@ Each query runs in its own transaction:
 - uploaded tables (``query.uploads``) are created as temporary tables that
   are dropped at commit, named ``pg_temp."tap_upload_<name>"`` where
   ``<name>`` is the upload's ``table.name`` exactly as given — the name the
-  ADQL translator emits for ``TAP_UPLOAD.<name>`` — and filled by COPY;
+  ADQL translator emits for ``TAP_UPLOAD.<name>`` — and filled by COPY
+  (:mod:`.uploads`);
 - the transaction then becomes ``READ ONLY`` (the role could not write to
   the catalogs anyway) and the query runs;
 - at most ``maxrec + 1`` rows are fetched through a portal (or an outer
@@ -54,12 +55,10 @@ import asyncpg
 import asyncpg.prepared_stmt
 import numpy as np
 
-from ..data.pgcopy import postgres_type
-from ..exceptions import UploadError
 from ..models.columns import ColumnarRows
 from ..models.narrow import NO_NARROW_TABLES, NarrowTables
-from ..models.query import QueryResult, TranslatedQuery, UploadTable
-from ..models.schema import CatalogColumn, CatalogSchema, VOTableDatatype
+from ..models.query import QueryResult, TranslatedQuery
+from ..models.schema import CatalogSchema
 from .copyout import (
     FIXED_WIDTH_TYPES,
     CopyColumnsReader,
@@ -73,23 +72,16 @@ from .errors import (
     query_error,
 )
 from .narrow import read_narrow_tables
+from .uploads import create_upload_tables
 
-__all__ = [
-    "UPLOAD_TABLE_PREFIX",
-    "PostgresBackend",
-    "QueryBackend",
-    "upload_table_name",
-]
-
-UPLOAD_TABLE_PREFIX = "tap_upload_"
-"""Temporary tables of uploads are ``pg_temp."tap_upload_<name>"``."""
+__all__ = ["PostgresBackend", "QueryBackend"]
 
 _APPLICATION = "rsp-tap"
 _CONNECT_TIMEOUT = 5.0
+"""Seconds start-up waits for the query pool before leaving it to the first query."""
 _ROUNDED_TIMEOUT_MS = 10_000
 _MAX_TRACKED_SESSIONS = 1000
 _MAX_RESULT_TYPES = 1000
-"""Seconds start-up waits for the query pool before leaving it to the first query."""
 _CONNECTION_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)
 
 
@@ -183,53 +175,6 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     nothing.
     """
     del connection
-
-
-def upload_table_name(upload: UploadTable) -> str:
-    """Name (in ``pg_temp``) of an upload's temporary table, unquoted."""
-    return UPLOAD_TABLE_PREFIX + upload.table.name
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _upload_type(column: CatalogColumn) -> str:
-    if column.xtype == "timestamp":
-        return "timestamp"  # the translator formats it with to_char()
-    if column.datatype in (VOTableDatatype.char, VOTableDatatype.unicodeChar):
-        return "text"
-    if column.arraysize is not None:
-        scalar = CatalogColumn(name=column.name, datatype=column.datatype)
-        return postgres_type(scalar) + "[]"
-    return postgres_type(column)
-
-
-async def _create_uploads(
-    connection: asyncpg.Connection, uploads: Sequence[UploadTable]
-) -> None:
-    for upload in uploads:
-        name = upload_table_name(upload)
-        columns = ", ".join(
-            f"{_quote(c.name)} {_upload_type(c)}" for c in upload.table.columns
-        )
-        await connection.execute(
-            f"CREATE TEMPORARY TABLE {_quote(name)} ({columns}) ON COMMIT DROP"
-        )
-        if not upload.rows:
-            continue
-        try:
-            await connection.copy_records_to_table(
-                name,
-                schema_name="pg_temp",
-                columns=[c.name for c in upload.table.columns],
-                records=[tuple(r) for r in upload.rows],
-            )
-        except (TypeError, ValueError, OverflowError) as error:
-            raise UploadError(
-                f"The uploaded table {upload.table.name} has a value that does not"
-                f" fit its column's type ({error})"
-            ) from None
 
 
 async def _fetch_rows(
@@ -374,7 +319,7 @@ class PostgresBackend:
             connection.add_log_listener(listen)
             try:
                 if query.uploads:
-                    await _create_uploads(connection, query.uploads)
+                    await create_upload_tables(connection, query.uploads)
                     await connection.execute("SET TRANSACTION READ ONLY")
                     statement = await connection.prepare(query.sql)
                     rows: Sequence[Sequence[object]] = await _fetch_rows(
