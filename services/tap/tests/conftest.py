@@ -91,3 +91,21 @@ async def backend(catalog_database: CatalogDatabase) -> AsyncIterator[PostgresBa
     backend = PostgresBackend(catalog_database.reader_dsn, pool_size=3)
     yield backend
     await backend.aclose()
+
+
+@pytest.fixture
+async def owner(catalog_database: CatalogDatabase) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the test catalog as its owner."""
+    connection = await asyncpg.connect(catalog_database.owner_dsn)
+    yield connection
+    await connection.close()
+
+
+@pytest.fixture
+async def reader(
+    catalog_database: CatalogDatabase,
+) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the test catalog as the read-only query role."""
+    connection = await asyncpg.connect(catalog_database.reader_dsn)
+    yield connection
+    await connection.close()

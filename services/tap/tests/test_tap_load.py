@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -17,22 +16,6 @@ from rsp_tap.data.setup import init_database, tap_schema_rows
 from tap_catalog_db import CatalogDatabase
 
 CATALOG = '"dp01_dc2_catalogs"'
-
-
-@pytest.fixture
-async def owner(catalog_database: CatalogDatabase) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(catalog_database.owner_dsn)
-    yield connection
-    await connection.close()
-
-
-@pytest.fixture
-async def reader(
-    catalog_database: CatalogDatabase,
-) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(catalog_database.reader_dsn)
-    yield connection
-    await connection.close()
 
 
 async def test_row_counts(

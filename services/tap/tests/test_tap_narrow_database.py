@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import asyncpg
@@ -37,22 +36,6 @@ COLUMNS = (
     "objectId, ra, dec, mag_g, mag_r, mag_i, magerr_g, magerr_r, magerr_i,"
     " extendedness, good, clean"
 )
-
-
-@pytest.fixture
-async def owner(catalog_database: CatalogDatabase) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(catalog_database.owner_dsn)
-    yield connection
-    await connection.close()
-
-
-@pytest.fixture
-async def reader(
-    catalog_database: CatalogDatabase,
-) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(catalog_database.reader_dsn)
-    yield connection
-    await connection.close()
 
 
 async def _check_projection(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 
 import asyncpg
 import click
@@ -185,7 +184,7 @@ def build_narrow(*, database_url: str) -> None:
                 if table.name not in NARROW_COLUMNS:
                     continue
                 build = await build_narrow_table(connection, table)
-                builds.append(TableLoad(**dataclasses.asdict(build)))
+                builds.append(build)
         finally:
             await connection.close()
         return builds

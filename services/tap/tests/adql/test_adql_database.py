@@ -8,8 +8,6 @@ must run; generated queries may only fail on values, never on SQL.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import asyncpg
 import numpy as np
 import numpy.typing as npt
@@ -46,13 +44,6 @@ _PYTHON_TYPES: dict[VOTableDatatype, type] = {
     VOTableDatatype.double: float,
     VOTableDatatype.char: str,
 }
-
-
-@pytest.fixture
-async def owner(catalog_database: CatalogDatabase) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(catalog_database.owner_dsn)
-    yield connection
-    await connection.close()
 
 
 async def _positions(

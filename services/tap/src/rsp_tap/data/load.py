@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import dataclasses
 import multiprocessing
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -33,6 +32,7 @@ from .indexes import IndexSpec, index_specs
 from .narrow import NARROW_COLUMNS, build_narrow_table, drop_narrow_table
 from .pgcopy import COPY_HEADER, COPY_TRAILER
 from .setup import quote
+from .timing import TableLoad
 
 __all__ = [
     "CLUSTERED_TABLES",
@@ -50,28 +50,6 @@ _MAINTENANCE_WORK_MEM = "1GB"
 
 Progress = Callable[[str, int], None]
 """Told the table name and the objects of each chunk as it is sent."""
-
-
-@dataclass(slots=True)
-class TableLoad:
-    """What loading one table took."""
-
-    table: str
-    rows: int = 0
-    copy_seconds: float = 0.0
-    index_seconds: float = 0.0
-    cluster_seconds: float = 0.0
-    analyze_seconds: float = 0.0
-
-    @property
-    def seconds(self) -> float:
-        """Total time spent on the table."""
-        return (
-            self.copy_seconds
-            + self.index_seconds
-            + self.cluster_seconds
-            + self.analyze_seconds
-        )
 
 
 @dataclass(slots=True)
@@ -277,7 +255,7 @@ async def load_catalogs(
                 build = await build_narrow_table(
                     connection, table, cluster=cluster, progress=progress
                 )
-                report.tables.append(TableLoad(**dataclasses.asdict(build)))
+                report.tables.append(build)
     finally:
         executor.shutdown(cancel_futures=True)
         await connection.close()

@@ -30,12 +30,12 @@ from ..models.schema import CatalogTable
 from .felis import CATALOG_SCHEMA_NAME, NARROW_SCHEMA_NAME
 from .indexes import IndexSpec, index_specs
 from .setup import quote
+from .timing import TableLoad
 
 __all__ = [
     "NARROW_BUILD_SCHEMA_NAME",
     "NARROW_COLUMNS",
     "NARROW_SCHEMA_NAME",
-    "NarrowBuild",
     "build_narrow_table",
     "drop_narrow_table",
     "narrow_table",
@@ -79,18 +79,6 @@ quality flags. Sixteen 8-byte values and two booleans: 130 bytes a row
 against about 1 kB for the 137 columns of the table. Anything else (fluxes,
 shapes, cModel and per-band flags) is read from the full table.
 """
-
-
-@dataclasses.dataclass(slots=True)
-class NarrowBuild:
-    """What building one projection took."""
-
-    table: str
-    rows: int = 0
-    copy_seconds: float = 0.0
-    index_seconds: float = 0.0
-    cluster_seconds: float = 0.0
-    analyze_seconds: float = 0.0
 
 
 def narrow_table(
@@ -138,7 +126,7 @@ async def build_narrow_table(
     *,
     cluster: bool = True,
     progress: Callable[[str, int], None] | None = None,
-) -> NarrowBuild:
+) -> TableLoad:
     """Build (or rebuild) the narrow projection of a loaded catalog table.
 
     Parameters
@@ -156,7 +144,7 @@ async def build_narrow_table(
     label = f"narrow {table.name}"
     if progress is not None:
         progress(label, 0)
-    build = NarrowBuild(table=label)
+    build = TableLoad(table=label)
     staging = narrow_table(table, NARROW_BUILD_SCHEMA_NAME)
     source = f"{quote(CATALOG_SCHEMA_NAME)}.{quote(table.name)}"
     built = f"{quote(NARROW_BUILD_SCHEMA_NAME)}.{quote(table.name)}"
