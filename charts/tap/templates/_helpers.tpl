@@ -105,6 +105,7 @@ environment variables built from the Secret (see tap.env).
   "base_url" (include "tap.baseUrl" .)
   "database_pool_size" $c.databasePoolSize
   "query_pool_size" $c.queryPoolSize
+  "narrow_projections" $c.narrowProjections
   "max_concurrent_queries" $c.maxConcurrentQueries
   "maxrec_default" $c.maxrecDefault
   "maxrec_limit" $c.maxrecLimit
