@@ -46,10 +46,41 @@ def cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[UserIndex]:
     monkeypatch.setattr(BaseHandler, "_user_for_cookie", BaseHandler._user_for_cookie)
     monkeypatch.setattr(orm.User, "_rsp_user_lookup_cache", False, raising=False)
     userlookup.user_index.clear()
-    install_user_lookup_cache()
-    install_user_lookup_cache()  # idempotent: wrapped once
+    assert install_user_lookup_cache()
+    assert install_user_lookup_cache()  # idempotent: wrapped once
     yield userlookup.user_index
     userlookup.user_index.clear()
+
+
+@pytest.fixture
+def unwrapped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """JupyterHub's own look-ups, restored after the test."""
+    monkeypatch.setattr(orm.User, "find", orm.User.__dict__["find"])
+    monkeypatch.setattr(BaseHandler, "_user_for_cookie", BaseHandler._user_for_cookie)
+    monkeypatch.setattr(orm.User, "_rsp_user_lookup_cache", False, raising=False)
+
+
+def test_a_jupyterhub_of_another_shape_keeps_its_own_look_ups(
+    unwrapped: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def changed(self: Any, cookie_name: str, cookie_value: Any, extra: int) -> Any:
+        raise AssertionError("never called")
+
+    monkeypatch.setattr(BaseHandler, "_user_for_cookie", changed)
+    original_find = orm.User.__dict__["find"]
+    assert not install_user_lookup_cache()
+    assert BaseHandler._user_for_cookie is changed
+    assert orm.User.__dict__["find"] is original_find
+    assert "Hub user look-ups are not cached" in caplog.text
+    assert "_user_for_cookie" in caplog.text
+
+
+def test_a_jupyterhub_without_a_helper_keeps_its_own_look_ups(
+    unwrapped: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delattr(BaseHandler, "_record_activity")
+    assert not install_user_lookup_cache()
+    assert "lacks _record_activity" in caplog.text
 
 
 @pytest.fixture

@@ -27,12 +27,15 @@ a miss runs the original code unchanged.
 from __future__ import annotations
 
 import functools
+import inspect
+import logging
 from collections.abc import Callable
 from typing import Any
 
+import jupyterhub
 from jupyterhub import orm
 from jupyterhub.handlers.base import BaseHandler
-from sqlalchemy import inspect
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 __all__ = ["UserIndex", "install_user_lookup_cache", "user_index"]
@@ -85,11 +88,11 @@ class UserIndex:
         # The identity map only: a user the session does not hold is left to
         # JupyterHub's query, which also loads its relationships.
         user = db.identity_map.get(
-            inspect(orm.User).identity_key_from_primary_key((user_id,))
+            sa_inspect(orm.User).identity_key_from_primary_key((user_id,))
         )
         if not isinstance(user, orm.User):
             return None
-        state = inspect(user)
+        state = sa_inspect(user)
         if state.expired or state.deleted or state.was_deleted or state.detached:
             return None
         return user
@@ -140,11 +143,46 @@ def _cached_user_for_cookie(original: Callable[..., Any]) -> Callable[..., Any]:
     return user_for_cookie
 
 
-def install_user_lookup_cache() -> None:
-    """Serve the hub's two per-request user look-ups from memory (idempotent)."""
+_HANDLER_PARTS = ("get_secure_cookie", "_user_from_orm", "_record_activity")
+"""BaseHandler methods the cookie look-up calls, besides the one it wraps."""
+
+
+def _wrappable() -> str | None:
+    """Why JupyterHub's look-ups cannot be wrapped safely, or ``None``."""
+    try:
+        cookie = inspect.signature(BaseHandler._user_for_cookie)
+        find = inspect.signature(orm.User.find)
+    except (AttributeError, TypeError, ValueError) as e:
+        return f"a look-up is missing ({e})"
+    if list(cookie.parameters) != ["self", "cookie_name", "cookie_value"]:
+        return f"BaseHandler._user_for_cookie{cookie} is not the known signature"
+    if list(find.parameters) != ["db", "name"]:
+        return f"orm.User.find{find} is not the known signature"
+    missing = [name for name in _HANDLER_PARTS if not hasattr(BaseHandler, name)]
+    if missing:
+        return f"BaseHandler lacks {', '.join(missing)}"
+    return None
+
+
+def install_user_lookup_cache() -> bool:
+    """Serve the hub's two per-request user look-ups from memory (idempotent).
+
+    Returns whether the cache is in place. A JupyterHub whose look-ups do not
+    have the shape this module was written for keeps its own (a warning
+    says so): slower, never wrong.
+    """
     if getattr(orm.User, _INSTALLED, False):
-        return
+        return True
+    problem = _wrappable()
+    if problem is not None:
+        logging.getLogger(__name__).warning(
+            "Hub user look-ups are not cached: %s (JupyterHub %s)",
+            problem,
+            jupyterhub.__version__,
+        )
+        return False
     original_find = orm.User.find.__func__
     orm.User.find = classmethod(_cached_find(original_find))
     BaseHandler._user_for_cookie = _cached_user_for_cookie(BaseHandler._user_for_cookie)
     setattr(orm.User, _INSTALLED, True)
+    return True
