@@ -143,8 +143,14 @@ def _cached_user_for_cookie(original: Callable[..., Any]) -> Callable[..., Any]:
     return user_for_cookie
 
 
-_HANDLER_PARTS = ("get_secure_cookie", "_user_from_orm", "_record_activity")
-"""BaseHandler methods the cookie look-up calls, besides the one it wraps."""
+_HANDLER_PARTS = (
+    "db",
+    "cookie_max_age_days",
+    "get_secure_cookie",
+    "_user_from_orm",
+    "_record_activity",
+)
+"""What of BaseHandler the cookie look-up uses, besides the method it wraps."""
 
 
 def _wrappable() -> str | None:
