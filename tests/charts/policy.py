@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rsp_platform.environments.netpol import selector_matches
+
 from .rendering import KubeObject
 from .secret_scan import env_secret_values, find_secret_values
 
@@ -197,26 +199,6 @@ def _check_pod(site: PodSpecSite) -> Iterator[PolicyViolation]:
         name = str(container.get("name"))
         for rule, message in _check_container(site, container, init=init):
             yield PolicyViolation(rule, site.name, message, container=name)
-
-
-def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    """Whether a Kubernetes label selector selects ``labels`` (empty selects all)."""
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expression in selector.get("matchExpressions") or []:
-        key, operator = expression["key"], expression["operator"]
-        values = expression.get("values") or []
-        present = key in labels
-        if operator == "In" and not (present and labels[key] in values):
-            return False
-        if operator == "NotIn" and present and labels[key] in values:
-            return False
-        if operator == "Exists" and not present:
-            return False
-        if operator == "DoesNotExist" and present:
-            return False
-    return True
 
 
 def _namespace(obj: KubeObject, default: str) -> str:

@@ -24,12 +24,13 @@ from rsp_platform.environments.ingress import (
     tls_problems,
 )
 from rsp_platform.environments.manifests import KubeObject, merge_values
+from rsp_platform.environments.netpol import policy_admits
 from rsp_platform.environments.umbrella import RenderedEnvironment, UmbrellaChart
 
 from tests.charts.kubeschema import assert_valid
 from tests.charts.policy import assert_policy
 from tests.environments.support import LAYOUT, custom_resource_validator, rendered
-from tests.environments.test_env_render import GKE, _admits
+from tests.environments.test_env_render import GKE
 
 pytestmark = pytest.mark.helm
 
@@ -165,8 +166,8 @@ def test_routed_services_admit_only_the_flavours_proxy(
     assert {p["metadata"]["namespace"] for p in policies} == set(ROUTED_NAMESPACES)
     for policy in policies:
         where = f"{policy['metadata']['namespace']}/{policy['metadata']['name']}"
-        assert _admits(policy, "ingress", *admitted), where
-        assert not _admits(policy, "ingress", *refused), where
+        assert policy_admits(policy, "ingress", *admitted), where
+        assert not policy_admits(policy, "ingress", *refused), where
 
 
 @pytest.mark.parametrize("name", GKE)

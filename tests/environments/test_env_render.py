@@ -13,11 +13,12 @@ from rsp_platform.environments.checks import (
     route_problems,
     secret_problems,
 )
+from rsp_platform.environments.netpol import policy_admits, selector_matches
 from rsp_platform.environments.umbrella import UmbrellaChart
 
 from tests.charts.golden import compare_golden
 from tests.charts.kubeschema import assert_valid, is_builtin
-from tests.charts.policy import assert_policy, pod_specs, selector_matches
+from tests.charts.policy import assert_policy, pod_specs
 from tests.environments.support import (
     ENVIRONMENTS,
     LAYOUT,
@@ -219,33 +220,6 @@ def test_first_install_hooks_find_what_they_need(name: str) -> None:
             assert hooks[("ClusterSecretStore", None, "science-platform")] < external
 
 
-def _admits(
-    policy: dict[str, Any], direction: str, namespace: str, labels: dict[str, str]
-) -> bool:
-    """Whether a NetworkPolicy's rules of ``direction`` (``ingress`` from,
-    ``egress`` to) let a peer with these namespace and labels through, on
-    some port. An absent peer list admits everyone."""
-    own = policy["metadata"]["namespace"]
-    peers_key = "from" if direction == "ingress" else "to"
-    for rule in policy["spec"].get(direction) or []:
-        peers = rule.get(peers_key)
-        if not peers:
-            return True
-        for peer in peers:
-            if "ipBlock" in peer:
-                continue
-            ns_selector = peer.get("namespaceSelector")
-            if ns_selector is None:
-                ns_ok = namespace == own
-            else:
-                ns_ok = selector_matches(
-                    ns_selector, {"kubernetes.io/metadata.name": namespace}
-                )
-            if ns_ok and selector_matches(peer.get("podSelector") or {}, labels):
-                return True
-    return False
-
-
 def _pods(render: Any, namespace: str, name: str) -> dict[str, str]:
     (site,) = [
         s
@@ -290,5 +264,5 @@ def test_network_policies_let_services_call_each_other(
     ]
     assert egress, f"no egress policy selects {caller}"
     assert ingress, f"no ingress policy selects {callee}"
-    assert any(_admits(p, "egress", callee[0], target) for p in egress)
-    assert any(_admits(p, "ingress", caller[0], source) for p in ingress)
+    assert any(policy_admits(p, "egress", callee[0], target) for p in egress)
+    assert any(policy_admits(p, "ingress", caller[0], source) for p in ingress)

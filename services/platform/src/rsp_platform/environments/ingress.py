@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from .manifests import KubeObject, describe
+from .netpol import policy_admits, selector_matches
 
 __all__ = [
     "ENVOY_PROXY_LABELS",
@@ -68,47 +69,6 @@ def _operator_settings(objects: list[KubeObject]) -> dict[str, Any] | None:
             settings = yaml.safe_load(data[OPERATOR_CONFIG_KEY]) or {}
             return settings if isinstance(settings, dict) else {}
     return None
-
-
-def _selects(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    """Whether a label selector selects ``labels`` (an empty one selects all)."""
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expression in selector.get("matchExpressions") or []:
-        key, operator = expression.get("key"), expression.get("operator")
-        values = expression.get("values") or []
-        present = key in labels
-        if (
-            (operator == "In" and not (present and labels[key] in values))
-            or (operator == "NotIn" and present and labels[key] in values)
-            or (operator == "Exists" and not present)
-            or (operator == "DoesNotExist" and present)
-        ):
-            return False
-    return True
-
-
-def _admits(policy: KubeObject, namespace: str, labels: Mapping[str, str]) -> bool:
-    """Whether a NetworkPolicy's ingress rules let a pod with these labels in
-    ``namespace`` through (on some port)."""
-    own = policy["metadata"].get("namespace")
-    for rule in (policy.get("spec") or {}).get("ingress") or []:
-        peers = rule.get("from")
-        if not peers:
-            return True
-        for peer in peers:
-            if "ipBlock" in peer:
-                continue
-            selector = peer.get("namespaceSelector")
-            in_namespace = (
-                namespace == own
-                if selector is None
-                else _selects(selector, {"kubernetes.io/metadata.name": namespace})
-            )
-            if in_namespace and _selects(peer.get("podSelector") or {}, labels):
-                return True
-    return False
 
 
 def _proxy(
@@ -165,10 +125,10 @@ def _network_problems(
             for p in policies
             if p["metadata"].get("namespace") == namespace
             and "Ingress" in (p.get("spec") or {}).get("policyTypes", ["Ingress"])
-            and _selects(_section(p, "spec", "podSelector"), pods)
+            and selector_matches(_section(p, "spec", "podSelector"), pods)
         ]
         if guarding and not any(
-            _admits(p, proxy_namespace, proxy_labels) for p in guarding
+            policy_admits(p, "ingress", proxy_namespace, proxy_labels) for p in guarding
         ):
             yield (
                 f"Service {backend} in {namespace} ({describe(route)}): no"
@@ -252,7 +212,7 @@ def _listener_admits(listener: Mapping[str, Any], own: str, namespace: str) -> b
         return True
     if source == "Selector":
         labels = {"kubernetes.io/metadata.name": namespace}
-        return _selects(_section(namespaces, "selector"), labels)
+        return selector_matches(_section(namespaces, "selector"), labels)
     return namespace == own
 
 
