@@ -27,6 +27,7 @@ from ..ingress.factory import IngressFactory
 from ..ingress.model import PLURAL
 from ..ingress.resync import ResyncSchedule
 from ..ingress.status import status_changes
+from .memo import memo_entry
 
 __all__ = [
     "TIMER_TICK",
@@ -41,10 +42,7 @@ TIMER_TICK = 30.0
 
 
 def _schedule(memo: Any) -> ResyncSchedule:
-    schedule = memo.get("ingress_resync")
-    if not isinstance(schedule, ResyncSchedule):
-        raise kopf.TemporaryError("PlatformIngress handling is not started", delay=10)
-    return schedule
+    return memo_entry(memo, "ingress_resync", ResyncSchedule, "PlatformIngress")
 
 
 async def reconcile_platform_ingress(

@@ -28,6 +28,7 @@ from ..config import OperatorSettings, load_operator_settings
 from ..tokens.errors import PermanentTokenError, TemporaryTokenError
 from ..tokens.factory import ServiceTokenContext
 from ..tokens.models import PLURAL, ServiceTokenRef, TokenOutcome
+from .memo import memo_entry
 
 __all__ = [
     "DELETE_BACKOFF",
@@ -51,10 +52,7 @@ DELETE_BACKOFF = 30.0
 
 
 def _context(memo: Any) -> ServiceTokenContext:
-    context = memo.get("service_tokens")
-    if not isinstance(context, ServiceTokenContext):
-        raise kopf.TemporaryError("ServiceToken handling is not started yet", delay=10)
-    return context
+    return memo_entry(memo, "service_tokens", ServiceTokenContext, "ServiceToken")
 
 
 async def _reconcile(context: ServiceTokenContext, body: Mapping[str, Any]) -> None:
